@@ -1,0 +1,90 @@
+#include "autograd/allocator.h"
+
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "autograd/error.h"
+#include "kernels/cuda/cuda_api.h"
+
+namespace mixlab {
+
+CachingAllocator& CachingAllocator::for_device(Device device) {
+  static std::mutex registry_mu;
+  static std::map<std::pair<int, int>, std::unique_ptr<CachingAllocator>> registry;
+  std::lock_guard<std::mutex> lock(registry_mu);
+  auto& slot = registry[{static_cast<int>(device.kind), device.index}];
+  if (!slot) slot.reset(new CachingAllocator(device));
+  return *slot;
+}
+
+size_t CachingAllocator::round_size(size_t bytes) {
+  constexpr size_t kQuantum = 512;
+  if (bytes == 0) return 0;
+  return (bytes + kQuantum - 1) / kQuantum * kQuantum;
+}
+
+void* CachingAllocator::system_alloc(size_t bytes) {
+  if (device_.is_cuda()) return cuda::device_malloc(device_.index, bytes);
+  void* p = std::aligned_alloc(64, bytes);
+  MIXLAB_CHECK(p != nullptr, "allocator: out of host memory allocating ", bytes, " bytes");
+  return p;
+}
+
+void CachingAllocator::system_free(void* ptr) {
+  if (device_.is_cuda())
+    cuda::device_free(device_.index, ptr);
+  else
+    std::free(ptr);
+}
+
+void* CachingAllocator::allocate(size_t bytes, size_t* block_bytes) {
+  size_t want = round_size(bytes);
+  *block_bytes = want;
+  if (want == 0) return nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Best fit among cached blocks, but never waste more than half a block.
+  auto it = free_blocks_.lower_bound(want);
+  void* ptr = nullptr;
+  if (it != free_blocks_.end() && it->first <= 2 * want) {
+    *block_bytes = it->first;
+    ptr = it->second;
+    free_blocks_.erase(it);
+  } else {
+    ptr = system_alloc(want);
+    stats_.system_allocs++;
+    stats_.bytes_reserved += want;
+  }
+  stats_.bytes_in_use += *block_bytes;
+  if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+  return ptr;
+}
+
+void CachingAllocator::deallocate(void* ptr, size_t block_bytes) {
+  if (ptr == nullptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.bytes_in_use -= block_bytes;
+  free_blocks_.emplace(block_bytes, ptr);
+}
+
+AllocatorStats CachingAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void CachingAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.peak_bytes_in_use = stats_.bytes_in_use;
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [bytes, ptr] : free_blocks_) {
+    system_free(ptr);
+    stats_.system_frees++;
+    stats_.bytes_reserved -= bytes;
+  }
+  free_blocks_.clear();
+}
+
+}  // namespace mixlab

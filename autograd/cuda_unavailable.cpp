@@ -1,0 +1,33 @@
+// The CUDA device abstraction for builds without CUDA: no device is visible,
+// and any call that would need one says how to get it.
+#ifndef MIXLAB_WITH_CUDA
+#include "autograd/error.h"
+#include "kernels/cuda/cuda_api.h"
+
+namespace mixlab::cuda {
+
+namespace {
+[[noreturn]] void unavailable(const char* what) {
+  throw Error(detail::concat(what, ": mixlab was built without CUDA (configure with -DMIXLAB_CUDA=ON and nvcc on PATH)"));
+}
+}  // namespace
+
+bool built_with_cuda() { return false; }
+int device_count() { return 0; }
+void* device_malloc(int, size_t) { unavailable("cuda::device_malloc"); }
+void device_free(int, void*) { unavailable("cuda::device_free"); }
+void copy_host_to_device(int, void*, const void*, size_t) { unavailable("cuda::copy_host_to_device"); }
+void copy_device_to_host(int, void*, const void*, size_t) { unavailable("cuda::copy_device_to_host"); }
+void copy_device_to_device(int, void*, const void*, size_t) { unavailable("cuda::copy_device_to_device"); }
+void fill_zero(int, void*, size_t) { unavailable("cuda::fill_zero"); }
+void gemm_f32(int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+              float*, int64_t, int64_t) {
+  unavailable("cuda::gemm_f32");
+}
+void gemm_f64(int, bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*, int64_t,
+              double, double*, int64_t, int64_t) {
+  unavailable("cuda::gemm_f64");
+}
+
+}  // namespace mixlab::cuda
+#endif

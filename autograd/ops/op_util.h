@@ -1,0 +1,38 @@
+#pragma once
+// Argument checks shared by the op implementations. Messages name the op and
+// the offending tensors so misuse is diagnosable from one line.
+#include <initializer_list>
+
+#include "autograd/tensor.h"
+
+namespace mixlab::ops_detail {
+
+// All tensors defined, floating, and of one dtype and one device.
+inline void check_float_compatible(const char* op, std::initializer_list<Tensor> ts) {
+  const Tensor* first = nullptr;
+  for (const Tensor& t : ts) {
+    MIXLAB_CHECK(t.defined(), op, ": an input is undefined");
+    MIXLAB_CHECK(is_floating(t.dtype()), op, ": input ", t.describe(), " is not a float tensor (allowed: f32, f64)");
+    if (!first) {
+      first = &t;
+      continue;
+    }
+    MIXLAB_CHECK(t.dtype() == first->dtype(), op, ": dtype mismatch: ", first->describe(), " vs ", t.describe());
+    MIXLAB_CHECK(t.device() == first->device(), op, ": device mismatch: ", first->describe(), " vs ", t.describe());
+  }
+}
+
+inline void check_indices(const char* op, const Tensor& idx, const Tensor& like) {
+  MIXLAB_CHECK(idx.defined() && idx.dtype() == DType::I64, op, ": indices must be an i64 tensor, got ",
+               idx.describe());
+  MIXLAB_CHECK(idx.device() == like.device(), op, ": device mismatch: indices ", idx.describe(), " vs ",
+               like.describe());
+}
+
+// Ops without a CUDA kernel yet say so instead of reading device memory.
+inline void require_cpu(const char* op, const Tensor& t) {
+  MIXLAB_CHECK(t.device().is_cpu(), op, ": no CUDA kernel yet for this op (input ", t.describe(),
+               "); move the tensor to the CPU with .to(Device::cpu())");
+}
+
+}  // namespace mixlab::ops_detail
