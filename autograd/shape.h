@@ -64,7 +64,8 @@ class Shape {
     n_ = 0;
     for (; b != e; ++b) {
       MIXLAB_CHECK(n_ < kMaxDims, "shapes have at most ", kMaxDims, " dims");
-      MIXLAB_CHECK(*b >= 0, "negative extent ", *b, " in a shape");
+      // -1 is allowed only as reshape's "infer this extent"; Tensor::empty rejects it.
+      MIXLAB_CHECK(*b >= -1, "negative extent ", *b, " in a shape");
       d_[n_++] = *b;
     }
   }

@@ -60,6 +60,8 @@ Storage::~Storage() { CachingAllocator::for_device(device).deallocate(ptr, block
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   MIXLAB_CHECK(device.is_cpu() || device.index < cuda_device_count(), "cannot create a tensor on ", device.str(),
                ": ", cuda::built_with_cuda() ? "no such CUDA device" : "mixlab was built without CUDA");
+  for (int64_t extent : shape)
+    MIXLAB_CHECK(extent >= 0, "cannot create a tensor of shape ", shape.str(), ": extents must be >= 0");
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;

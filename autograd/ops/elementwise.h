@@ -40,6 +40,8 @@ Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor relu(const Tensor& x);
 
+// Broadcasts x to `shape` (a materialised copy); backward is sum_to.
+Tensor expand(const Tensor& x, const Shape& shape);
 // Sums `g` over broadcast axes so it has `shape` (the backward of broadcasting).
 Tensor sum_to(const Tensor& g, const Shape& shape);
 // The shape two broadcast operands produce; throws naming `op` when incompatible.
