@@ -35,4 +35,18 @@ inline void require_cpu(const char* op, const Tensor& t) {
                "); move the tensor to the CPU with .to(Device::cpu())");
 }
 
+// x viewed as (outer, n, inner) around one axis.
+struct AxisView {
+  int64_t outer, n, inner;
+};
+
+inline AxisView view_around(const Tensor& x, const char* op, int axis) {
+  const int nd = x.ndim();
+  MIXLAB_CHECK(nd > 0, op, ": needs a tensor with at least one axis, got ", x.describe());
+  MIXLAB_CHECK(axis >= -nd && axis < nd, op, ": axis ", axis, " is out of range for ", x.describe(), " (allowed: ",
+               -nd, " to ", nd - 1, ")");
+  const int a = axis < 0 ? axis + nd : axis;
+  return {x.shape().prod(0, a), x.shape()[a], x.shape().prod(a + 1, nd)};
+}
+
 }  // namespace mixlab::ops_detail

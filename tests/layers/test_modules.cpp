@@ -13,6 +13,7 @@
 #include "layers/module.h"
 #include "layers/norms.h"
 #include "tests/autograd/gradcheck.h"
+#include "tests/layers/param_gradcheck.h"
 
 using namespace mixlab;
 using Catch::Matchers::Contains;
@@ -51,55 +52,6 @@ std::vector<std::string> names_of(const Module& m) {
   return names;
 }
 
-double weighted_sum(const Tensor& out, const std::vector<double>& w) {
-  const std::vector<double> v = out.to_vector();
-  double s = 0;
-  for (size_t i = 0; i < v.size(); ++i) s += v[i] * w[i];
-  return s;
-}
-
-// Compares each parameter's back-propagated gradient of sum(f() * w), for a
-// random w, with central differences taken by perturbing the parameter's
-// elements in place (the module reads its parameters by handle).
-void check_parameter_gradients(Module& m, const std::function<Tensor()>& f, double rtol = 1e-6) {
-  Generator gen(99);
-  m.zero_grad();
-  Tensor out = f();
-  REQUIRE(out.dtype() == DType::F64);
-  Tensor w = Tensor::uniform(out.shape(), gen, -1.0, 1.0, DType::F64);
-  out.backward(w);
-  const std::vector<double> wv = w.to_vector();
-
-  const double h = 1e-6;
-  for (const auto& [name, p] : m.named_parameters()) {
-    INFO("parameter " << name << " " << p.describe());
-    REQUIRE(p.grad().defined());
-    const std::vector<double> analytic = p.grad().to_vector();
-    const std::vector<double> base = p.to_vector();
-    std::vector<double> numeric(base.size());
-    NoGradGuard no_grad;
-    for (size_t i = 0; i < base.size(); ++i) {
-      std::vector<double> v = base;
-      v[i] = base[i] + h;
-      p.copy_(Tensor::from_vector(v, p.shape(), DType::F64));
-      const double up = weighted_sum(f(), wv);
-      v[i] = base[i] - h;
-      p.copy_(Tensor::from_vector(v, p.shape(), DType::F64));
-      const double down = weighted_sum(f(), wv);
-      numeric[i] = (up - down) / (2 * h);
-    }
-    p.copy_(Tensor::from_vector(base, p.shape(), DType::F64));
-    double diff2 = 0, ref2 = 0;
-    for (size_t i = 0; i < base.size(); ++i) {
-      diff2 += (analytic[i] - numeric[i]) * (analytic[i] - numeric[i]);
-      ref2 += numeric[i] * numeric[i];
-    }
-    INFO("relative error " << std::sqrt(diff2) / std::max(std::sqrt(ref2), 1e-12));
-    CHECK(ref2 > 0);  // every parameter must influence the output
-    CHECK(std::sqrt(diff2) <= rtol * std::sqrt(ref2));
-  }
-}
-
 // Converts `m` to F64, gives every parameter random values (so unit norm
 // weights and zero biases do not hide a wrong rule), then checks gradients
 // with respect to the input and to every parameter.
@@ -110,7 +62,7 @@ void check_module_gradients(const std::string& name, M& m, const Shape& x_shape)
   for (const Tensor& p : m.parameters()) uniform_(p, -1.0, 1.0, gen);
   mixlab::testing::check_gradients({name, {x_shape}, [&m](const std::vector<Tensor>& in) { return m.forward(in[0]); }});
   Tensor x = Tensor::uniform(x_shape, gen, -1.0, 1.0, DType::F64);
-  check_parameter_gradients(m, [&] { return m.forward(x); });
+  mixlab::testing::check_parameter_gradients(m, [&] { return m.forward(x); });
 }
 
 }  // namespace
@@ -330,7 +282,7 @@ TEST_CASE("module gradients match finite differences in F64", "[layers]") {
     m.to(DType::F64);
     // The finite-difference check wants every row read at least once.
     Tensor all_ids = Tensor::from_indices({0, 2, 2, 5, 1, 0, 3, 4}, {8});
-    check_parameter_gradients(m, [&] { return m.forward(all_ids); });
+    mixlab::testing::check_parameter_gradients(m, [&] { return m.forward(all_ids); });
     // With a ones upstream gradient, row r's gradient is its read count.
     Tensor ids = Tensor::from_indices({0, 2, 2, 5, 1, 0}, {2, 3});
     m.zero_grad();
@@ -353,7 +305,7 @@ TEST_CASE("a model over modules: gradients through a small stack", "[layers]") {
   root.to(DType::F64);
   for (const Tensor& p : root.parameters()) uniform_(p, -1.0, 1.0, gen);
   Tensor x = Tensor::uniform({2, 2, 4}, gen, -1.0, 1.0, DType::F64);
-  check_parameter_gradients(root, [&] { return head->forward(add(x, ffn->forward(norm->forward(x)))); });
+  mixlab::testing::check_parameter_gradients(root, [&] { return head->forward(add(x, ffn->forward(norm->forward(x)))); });
 }
 
 TEST_CASE("the same seed gives identical parameters", "[layers]") {

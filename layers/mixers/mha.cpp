@@ -1,0 +1,148 @@
+// `mha`: causal softmax multi-head attention (MIXERS.md §1), composed from
+// primitive ops: q/k/v projections, scores = q kᵀ/√d with a causal mask,
+// softmax in the input dtype, o = P v, output projection. The fused
+// (flash) kernel and GQA/MQA come with the attention issue; this is the
+// straightforward O(T²)-memory form.
+#include <cmath>
+#include <limits>
+
+#include "autograd/ops.h"
+#include "layers/linear.h"
+#include "layers/mixers/reference_math.h"
+#include "layers/mixers/registry.h"
+
+namespace mixlab {
+
+namespace {
+
+struct KVCache : MixerState {
+  Tensor k, v;  // (B, H, t, d), undefined before the first token
+};
+
+class MultiHeadAttention : public SequenceMixer {
+ public:
+  MultiHeadAttention(const MixerContext& ctx, int64_t n_heads, bool bias, Generator& gen)
+      : d_model_(ctx.d_model), n_heads_(n_heads), head_dim_(ctx.d_model / n_heads) {
+    MIXLAB_CHECK(n_heads > 0 && ctx.d_model % n_heads == 0, "mha.n_heads: d_model ", ctx.d_model,
+                 " is not divisible by ", n_heads, " heads");
+    q_proj_ = register_module("q_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
+    k_proj_ = register_module("k_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
+    v_proj_ = register_module("v_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
+    out_proj_ = register_module("out_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.out_std));
+  }
+
+  std::string name() const override { return "mha"; }
+  MixerTraits traits() const override { return {.causal = true, .has_decode = true}; }
+
+  // x (B,T,D) -> (B,T,D)
+  Tensor forward(const Tensor& x) override {
+    const int64_t B = x.size(0), T = x.size(1);
+    Tensor q = heads(q_proj_->forward(x), B, T), k = heads(k_proj_->forward(x), B, T),
+           v = heads(v_proj_->forward(x), B, T);
+    Tensor scores = add(mul(matmul(q, k, false, true), scale()), causal_mask(T, x.dtype()));
+    Tensor o = matmul(softmax(scores, -1), v);  // (B,H,T,d)
+    return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
+  }
+
+  std::unique_ptr<MixerState> init_state(int64_t) const override { return std::make_unique<KVCache>(); }
+
+  // x_t (B,D) -> (B,D); appends this token's key and value to the cache.
+  Tensor step(const Tensor& x_t, MixerState& state) override {
+    auto& cache = dynamic_cast<KVCache&>(state);
+    const int64_t B = x_t.size(0);
+    Tensor x = x_t.reshape({B, 1, d_model_});
+    Tensor q = heads(q_proj_->forward(x), B, 1), k = heads(k_proj_->forward(x), B, 1),
+           v = heads(v_proj_->forward(x), B, 1);
+    cache.k = cache.k.defined() ? concat({cache.k, k}, 2) : k;
+    cache.v = cache.v.defined() ? concat({cache.v, v}, 2) : v;
+    cache.position++;
+    Tensor p = softmax(mul(matmul(q, cache.k, false, true), scale()), -1);  // (B,H,1,t): every cached key is past
+    Tensor o = matmul(p, cache.v);
+    return out_proj_->forward(o.reshape({B, d_model_}));
+  }
+
+  // K and V for every past token: 2 · D values per token.
+  int64_t state_bytes(int64_t context_len) const override { return 2 * d_model_ * context_len * 4; }
+
+  Tensor reference_forward(const Tensor& x) const override {
+    using namespace reference;
+    const int64_t B = x.size(0), T = x.size(1), D = d_model_, H = n_heads_, d = head_dim_;
+    const std::vector<double> xs = x.to_vector();
+    Matrix Wq = host(q_proj_->weight), Wk = host(k_proj_->weight), Wv = host(v_proj_->weight),
+           Wo = host(out_proj_->weight);
+    std::vector<double> bq = values(q_proj_->bias), bk = values(k_proj_->bias), bv = values(v_proj_->bias),
+                        bo = values(out_proj_->bias);
+    std::vector<double> out(B * T * D);
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<std::vector<double>> q(T), k(T), v(T);
+      for (int64_t t = 0; t < T; ++t) {
+        const double* row = &xs[(b * T + t) * D];
+        q[t] = linear(Wq, bq, row);
+        k[t] = linear(Wk, bk, row);
+        v[t] = linear(Wv, bv, row);
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        std::vector<double> concat_heads(D, 0.0);
+        for (int64_t h = 0; h < H; ++h) {
+          std::vector<double> s(t + 1);
+          double mx = -1e300;
+          for (int64_t j = 0; j <= t; ++j) {
+            double dot = 0;
+            for (int64_t i = 0; i < d; ++i) dot += q[t][h * d + i] * k[j][h * d + i];
+            s[j] = dot / std::sqrt(static_cast<double>(d));
+            mx = std::max(mx, s[j]);
+          }
+          double z = 0;
+          for (double& e : s) z += (e = std::exp(e - mx));
+          for (int64_t j = 0; j <= t; ++j)
+            for (int64_t i = 0; i < d; ++i) concat_heads[h * d + i] += s[j] / z * v[j][h * d + i];
+        }
+        std::vector<double> o = linear(Wo, bo, concat_heads.data());
+        std::copy(o.begin(), o.end(), out.begin() + (b * T + t) * D);
+      }
+    }
+    return Tensor::from_vector(out, {B, T, D}, DType::F64);
+  }
+
+ private:
+  // (B, T, H·d) -> (B, H, T, d)
+  Tensor heads(const Tensor& y, int64_t B, int64_t T) const {
+    return permute(y.reshape({B, T, n_heads_, head_dim_}), {0, 2, 1, 3});
+  }
+  double scale() const { return 1.0 / std::sqrt(static_cast<double>(head_dim_)); }
+
+  // (T, T): 0 where key j <= query i, -inf above the diagonal. Cached per (T, dtype).
+  Tensor causal_mask(int64_t T, DType dtype) {
+    if (!mask_.defined() || mask_.size(0) != T || mask_.dtype() != dtype) {
+      std::vector<double> m(T * T, 0.0);
+      for (int64_t i = 0; i < T; ++i)
+        for (int64_t j = i + 1; j < T; ++j) m[i * T + j] = -std::numeric_limits<double>::infinity();
+      mask_ = Tensor::from_vector(m, {T, T}, dtype);
+    }
+    return mask_;
+  }
+
+  int64_t d_model_, n_heads_, head_dim_;
+  std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, out_proj_;
+  Tensor mask_;
+};
+
+}  // namespace
+
+MixerSpec mha_mixer_spec() {
+  return {
+      "mha",
+      "causal softmax multi-head attention (plain composition of ops)",
+      [](po::options_description& o) {
+        o.add_options()("mha.n_heads", po::value<int64_t>()->default_value(1), "attention heads; d_model must divide")(
+            "mha.bias", po::value<bool>()->default_value(true), "biases in the q/k/v/out projections (Zoology: true)");
+      },
+      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
+        return std::make_shared<MultiHeadAttention>(ctx, option<int64_t>(vm, "mha.n_heads"), option<bool>(vm, "mha.bias"),
+                                                    gen);
+      },
+      {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}},
+  };
+}
+
+}  // namespace mixlab

@@ -1,0 +1,39 @@
+#include "layers/mixers/registry.h"
+
+#include "autograd/error.h"
+
+namespace mixlab {
+
+// Each mixer file defines one spec function; adding a mixer is adding its
+// file and one line below.
+MixerSpec mha_mixer_spec();
+MixerSpec shortconv_mixer_spec();
+
+const std::vector<MixerSpec>& mixer_registry() {
+  static const std::vector<MixerSpec> registry = {
+      mha_mixer_spec(),
+      shortconv_mixer_spec(),
+  };
+  return registry;
+}
+
+const MixerSpec& find_mixer(const std::string& name) {
+  std::string allowed;
+  for (const MixerSpec& spec : mixer_registry()) {
+    if (spec.name == name) return spec;
+    allowed += (allowed.empty() ? "" : ", ") + spec.name;
+  }
+  throw Error(detail::concat("unknown mixer '", name, "' (allowed: ", allowed, ")"));
+}
+
+po::options_description mixer_options() {
+  po::options_description all("Mixer options");
+  for (const MixerSpec& spec : mixer_registry()) {
+    po::options_description section("[" + spec.name + "] " + spec.summary);
+    spec.add_options(section);
+    all.add(section);
+  }
+  return all;
+}
+
+}  // namespace mixlab

@@ -1,0 +1,195 @@
+// The mixer conformance suite: every mixer in the registry, with its default
+// options and each of its declared variants, is checked for the contract in
+// layers/mixers/mixer.h. A new mixer gets all of this by registering.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "layers/init.h"
+#include "layers/mixers/registry.h"
+#include "tests/autograd/gradcheck.h"
+#include "tests/layers/param_gradcheck.h"
+
+using namespace mixlab;
+
+namespace {
+
+constexpr int64_t kDModel = 8, kBatch = 2, kSeq = 7;
+
+struct Variant {
+  const MixerSpec* spec;
+  std::vector<std::string> args;
+  std::string label() const {
+    std::string s = spec->name;
+    for (const std::string& a : args) s += " " + a;
+    return s;
+  }
+};
+
+std::vector<Variant> all_variants() {
+  std::vector<Variant> out;
+  for (const MixerSpec& spec : mixer_registry()) {
+    out.push_back({&spec, {}});
+    for (const auto& v : spec.conformance_variants) out.push_back({&spec, v});
+  }
+  return out;
+}
+
+std::shared_ptr<SequenceMixer> build(const Variant& v, uint64_t seed = 17, DType dtype = DType::F32) {
+  MixerContext ctx;
+  ctx.d_model = kDModel;
+  ctx.n_layers = 2;
+  ctx.max_seq_len = 64;
+  Generator gen(seed);
+  auto m = v.spec->make(parse_options(mixer_options(), v.args), ctx, gen);
+  if (dtype != DType::F32) m->to(dtype);
+  return m;
+}
+
+double rel_error(const Tensor& out, const Tensor& ref) {
+  std::vector<double> a = out.to_vector(), b = ref.to_vector();
+  REQUIRE(a.size() == b.size());
+  double d = 0, n = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d += (a[i] - b[i]) * (a[i] - b[i]);
+    n += b[i] * b[i];
+  }
+  return std::sqrt(d) / std::max(std::sqrt(n), 1e-300);
+}
+
+Tensor input(DType dtype, int64_t B = kBatch, int64_t T = kSeq, uint64_t seed = 3) {
+  Generator gen(seed);
+  return Tensor::randn({B, T, kDModel}, gen, dtype);
+}
+
+// Larger random parameters than the N(0, 0.02) init, so no term of the mixer
+// is numerically negligible in the comparisons below.
+void randomise(SequenceMixer& m) {
+  Generator gen(23);
+  for (const Tensor& p : m.parameters()) uniform_(p, -0.5, 0.5, gen);
+}
+
+}  // namespace
+
+TEST_CASE("conformance: every mixer preserves shape and is deterministic by seed", "[mixers][conformance]") {
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto a = build(v), b = build(v);
+    Tensor x = input(DType::F32);
+    Tensor ya = a->forward(x), yb = b->forward(x);
+    CHECK(ya.shape() == x.shape());
+    CHECK(ya.to_vector() == yb.to_vector());
+    CHECK(a->name() == v.spec->name);
+  }
+}
+
+TEST_CASE("conformance: causal mixers never look ahead", "[mixers][conformance]") {
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto m = build(v, 17, DType::F64);
+    randomise(*m);
+    if (!m->traits().causal) continue;
+    NoGradGuard no_grad;
+    Tensor x = input(DType::F64);
+    std::vector<double> changed = x.to_vector();
+    const int64_t t0 = 4;
+    for (int64_t b = 0; b < kBatch; ++b)
+      for (int64_t c = 0; c < kDModel; ++c) changed[(b * kSeq + t0) * kDModel + c] += 1.0;
+    std::vector<double> y0 = m->forward(x).to_vector();
+    std::vector<double> y1 = m->forward(Tensor::from_vector(changed, x.shape(), DType::F64)).to_vector();
+    for (int64_t b = 0; b < kBatch; ++b)
+      for (int64_t t = 0; t < kSeq; ++t) {
+        double diff = 0;
+        for (int64_t c = 0; c < kDModel; ++c) {
+          size_t i = (b * kSeq + t) * kDModel + c;
+          diff += std::abs(y1[i] - y0[i]);
+        }
+        if (t < t0)
+          CHECK(diff == 0.0);
+        else if (t == t0)
+          CHECK(diff > 0.0);  // the change is seen from its own position on
+      }
+  }
+}
+
+TEST_CASE("conformance: forward equals the F64 plain-loop reference", "[mixers][conformance]") {
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    NoGradGuard no_grad;
+    auto m64 = build(v, 17, DType::F64);
+    randomise(*m64);
+    Tensor x64 = input(DType::F64);
+    CHECK(rel_error(m64->forward(x64), m64->reference_forward(x64)) < 1e-12);
+    // The F32 fast path against the reference on the same (F32) parameters.
+    auto m32 = build(v);
+    Tensor x32 = input(DType::F32);
+    CHECK(rel_error(m32->forward(x32), m32->reference_forward(x32.to(DType::F64))) < 1e-5);
+  }
+}
+
+TEST_CASE("conformance: F64 finite-difference gradients for input and parameters", "[mixers][conformance]") {
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto m = build(v, 17, DType::F64);
+    randomise(*m);
+    testing::check_gradients({v.label(), {{kBatch, 5, kDModel}}, [&m](const std::vector<Tensor>& in) {
+                                return m->forward(in[0]);
+                              }});
+    Tensor x = input(DType::F64, kBatch, 5);
+    testing::check_parameter_gradients(*m, [&] { return m->forward(x); });
+  }
+}
+
+TEST_CASE("conformance: step-by-step decoding equals the parallel forward", "[mixers][conformance]") {
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto m = build(v, 17, DType::F64);
+    if (!m->traits().has_decode) continue;
+    randomise(*m);
+    NoGradGuard no_grad;
+    Tensor x = input(DType::F64);
+    Tensor full = m->forward(x);
+    auto state = m->init_state(kBatch);
+    std::vector<Tensor> steps;
+    for (int64_t t = 0; t < kSeq; ++t) {
+      Tensor y = m->step(slice(x, 1, t, t + 1).reshape({kBatch, kDModel}), *state);
+      REQUIRE(y.shape() == Shape{kBatch, kDModel});
+      steps.push_back(y.reshape({kBatch, 1, kDModel}));
+    }
+    CHECK(state->position == kSeq);
+    CHECK(rel_error(concat(steps, 1), full) < 1e-12);
+    CHECK(m->state_bytes(kSeq) >= 0);
+  }
+}
+
+TEST_CASE("conformance: batch rows are independent", "[mixers][conformance]") {
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto m = build(v, 17, DType::F64);
+    randomise(*m);
+    NoGradGuard no_grad;
+    Tensor x = input(DType::F64, 3);
+    Tensor all = m->forward(x);
+    for (int64_t b = 0; b < 3; ++b) {
+      Tensor alone = m->forward(slice(x, 0, b, b + 1));
+      CHECK(rel_error(alone, slice(all, 0, b, b + 1)) < 1e-13);
+    }
+  }
+}
+
+TEST_CASE("conformance: state bytes are consistent with the traits", "[mixers][conformance]") {
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto m = build(v);
+    const int64_t short_ctx = m->state_bytes(1024), long_ctx = m->state_bytes(8192);
+    CHECK(short_ctx >= 0);
+    CHECK(long_ctx >= short_ctx);  // decode memory never shrinks with context
+  }
+}
+
+TEST_CASE("registry: unknown mixer names list the allowed ones", "[mixers]") {
+  REQUIRE_THROWS_WITH(find_mixer("nope"), Catch::Contains("nope") && Catch::Contains("mha") &&
+                                              Catch::Contains("shortconv"));
+  REQUIRE_THROWS_WITH(parse_options(mixer_options(), {"--mha.n_heads=two"}), Catch::Contains("mha.n_heads"));
+  REQUIRE_THROWS_AS(build({&find_mixer("mha"), {"mha.n_heads=3"}}), Error);
+}
