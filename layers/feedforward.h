@@ -13,11 +13,11 @@
 namespace mixlab {
 
 // GPT-style: fc2(gelu(fc1(x))).
-class MLP : public Module {
+class MLP : public TensorModule {
  public:
   MLP(int64_t dim, int64_t hidden, Generator& gen, GeluForm form = GeluForm::Tanh, bool bias = true,
       double init_std = kDefaultInitStd, double out_std = kDefaultInitStd);
-  Tensor forward(const Tensor& x) const;  // x (..., dim) -> (..., dim)
+  Tensor forward(const Tensor& x) const override;  // x (..., dim) -> (..., dim)
   std::string describe() const;
 
   const int64_t dim, hidden;
@@ -27,11 +27,11 @@ class MLP : public Module {
 };
 
 // LLaMA-style gated unit, no biases: w2(silu(w1 x) * w3 x).
-class SwiGLU : public Module {
+class SwiGLU : public TensorModule {
  public:
   SwiGLU(int64_t dim, int64_t hidden, Generator& gen, double init_std = kDefaultInitStd,
          double out_std = kDefaultInitStd);
-  Tensor forward(const Tensor& x) const;  // x (..., dim) -> (..., dim)
+  Tensor forward(const Tensor& x) const override;  // x (..., dim) -> (..., dim)
   std::string describe() const;
 
   const int64_t dim, hidden;

@@ -9,14 +9,14 @@
 
 namespace mixlab {
 
-class Linear : public Module {
+class Linear : public TensorModule {
  public:
   // weight ~ N(0, init_std), bias zeros.
   Linear(int64_t in_features, int64_t out_features, Generator& gen, bool bias = true,
          double init_std = kDefaultInitStd);
 
   // x (..., in) -> (..., out)
-  Tensor forward(const Tensor& x) const;
+  Tensor forward(const Tensor& x) const override;
   std::string describe() const;  // "Linear(in=4, out=8, bias=true)"
 
   const int64_t in_features, out_features;

@@ -85,6 +85,13 @@ class ModuleList : public Module {
   std::vector<std::shared_ptr<Module>> items_;
 };
 
+// A module mapping one tensor to one tensor (norms, feed-forwards, Linear),
+// so a model can hold "the configured norm" or "the configured ffn".
+class TensorModule : public Module {
+ public:
+  virtual Tensor forward(const Tensor& x) const = 0;
+};
+
 // Shared input check for module forwards: x must be a float tensor of the
 // parameters' dtype with last extent `last_dim`. `module` describes the
 // caller, e.g. "Linear(in=4, out=8)", so the error names it and the shapes.

@@ -7,10 +7,10 @@
 namespace mixlab {
 
 // x / sqrt(mean(x^2) + eps) * weight; weight starts at 1.
-class RMSNorm : public Module {
+class RMSNorm : public TensorModule {
  public:
   explicit RMSNorm(int64_t dim, double eps = 1e-5);
-  Tensor forward(const Tensor& x) const;  // x (..., dim) -> (..., dim)
+  Tensor forward(const Tensor& x) const override;  // x (..., dim) -> (..., dim)
   std::string describe() const;
 
   const int64_t dim;
@@ -19,10 +19,10 @@ class RMSNorm : public Module {
 };
 
 // (x - mean) / sqrt(var + eps) * weight + bias; weight starts at 1, bias at 0.
-class LayerNorm : public Module {
+class LayerNorm : public TensorModule {
  public:
   explicit LayerNorm(int64_t dim, double eps = 1e-5, bool bias = true);
-  Tensor forward(const Tensor& x) const;  // x (..., dim) -> (..., dim)
+  Tensor forward(const Tensor& x) const override;  // x (..., dim) -> (..., dim)
   std::string describe() const;
 
   const int64_t dim;

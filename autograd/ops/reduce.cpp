@@ -54,19 +54,35 @@ Tensor mean(const Tensor& x, int axis, bool keepdim) { return sum_scaled("mean",
 Tensor sum(const Tensor& x) { return sum_scaled("sum", x.reshape({x.numel()}), 0, false, false); }
 Tensor mean(const Tensor& x) { return sum_scaled("mean", x.reshape({x.numel()}), 0, false, true); }
 
-// x (..., n at axis, ...) -> (...), gradient to the first maximal element
-Tensor max(const Tensor& x, int axis_in, bool keepdim) {
-  check_float_compatible("max", {x});
-  require_cpu("max", x);
+namespace {
+
+// Maximum and its first index along `axis`.
+std::pair<Tensor, Tensor> max_with_index(const char* name, const Tensor& x, int axis_in, bool keepdim) {
+  check_float_compatible(name, {x});
+  require_cpu(name, x);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
-  MIXLAB_CHECK(n > 0, "max: axis ", axis_in, " of ", x.shape().str(), " is empty");
+  MIXLAB_CHECK(n > 0, name, ": axis ", axis_in, " of ", x.shape().str(), " is empty");
   const int64_t outer = x.shape().prod(0, axis), inner = x.shape().prod(axis + 1, x.ndim());
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdim), x.dtype(), x.device());
-  Tensor argmax = Tensor::empty(out.shape(), DType::I64, x.device());
-  MIXLAB_DISPATCH_FLOAT(x.dtype(), "max", [&] {
-    cpu::max_axis(x.data<scalar_t>(), out.data<scalar_t>(), argmax.data<int64_t>(), outer, n, inner);
+  Tensor index = Tensor::empty(out.shape(), DType::I64, x.device());
+  MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
+    cpu::max_axis(x.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), outer, n, inner);
   });
+  return {out, index};
+}
+
+}  // namespace
+
+// x (..., n at axis, ...) -> i64 (...)
+Tensor argmax(const Tensor& x, int axis, bool keepdim) { return max_with_index("argmax", x, axis, keepdim).second; }
+
+// x (..., n at axis, ...) -> (...), gradient to the first maximal element
+Tensor max(const Tensor& x, int axis_in, bool keepdim) {
+  auto [out, argmax] = max_with_index("max", x, axis_in, keepdim);
+  const int axis = x.shape().axis(axis_in);
+  const int64_t n = x.shape()[axis];
+  const int64_t outer = x.shape().prod(0, axis), inner = x.shape().prod(axis + 1, x.ndim());
   Shape in_shape = x.shape();
   record("max", out, {x}, [argmax, in_shape, outer, n, inner](const Tensor& g) {
     Tensor gx = Tensor::empty(in_shape, g.dtype(), g.device());

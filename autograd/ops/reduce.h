@@ -10,5 +10,7 @@ Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, int axis, bool keepdim = false);
 // Maximum over an axis; the gradient goes to the first maximal element.
 Tensor max(const Tensor& x, int axis, bool keepdim = false);
+// Index (i64) of the first maximal element along an axis; not differentiable.
+Tensor argmax(const Tensor& x, int axis, bool keepdim = false);
 
 }  // namespace mixlab

@@ -26,6 +26,8 @@ TEST_CASE("reductions: values", "[ops][reduce]") {
   CHECK(sum(x, 0, true).shape() == Shape{1, 3});
   CHECK(mean(x, 0).to_vector() == std::vector<double>{2.5, 3.5, 4.5});
   CHECK(max(x, 1).to_vector() == std::vector<double>{5, 6});
+  CHECK(argmax(x, 1).to_indices() == std::vector<int64_t>{1, 2});
+  CHECK(argmax(Tensor::from_vector({3, 3, 1}, {3}), 0).to_indices() == std::vector<int64_t>{0});
   CHECK(sum(x).item() == 21);
   CHECK(sum(x).shape().ndim() == 0);
   // Ties send the gradient to the first maximal element.

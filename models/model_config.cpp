@@ -1,0 +1,88 @@
+#include "models/model_config.h"
+
+#include <sstream>
+
+#include "autograd/error.h"
+#include "layers/mixers/registry.h"
+
+namespace mixlab {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    out.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+void ModelConfig::add_options(po::options_description& desc) {
+  const ModelConfig d;
+  desc.add_options()
+      ("model.d_model", po::value<int64_t>()->default_value(d.d_model), "model width")
+      ("model.n_layers", po::value<int>()->default_value(d.n_layers), "number of blocks")
+      ("model.pattern", po::value<std::string>()->default_value("mha"),
+       "mixers by layer, comma-separated: layer i uses pattern[i % len] (e.g. shortconv,mha)")
+      ("model.norm", po::value<std::string>()->default_value(d.norm), "layernorm | rmsnorm")
+      ("model.norm_eps", po::value<double>()->default_value(d.norm_eps), "epsilon of every norm")
+      ("model.ffn", po::value<std::string>()->default_value(d.ffn), "none | mlp (GELU) | swiglu")
+      ("model.ffn_mult", po::value<int64_t>()->default_value(d.ffn_mult), "ffn hidden width = ffn_mult * d_model")
+      ("model.positions", po::value<std::string>()->default_value(d.positions),
+       "none | learned (absolute position embedding)")
+      ("model.tie_embeddings", po::value<bool>()->default_value(d.tie_embeddings), "LM head shares the embedding")
+      ("model.embed_dropout", po::value<double>()->default_value(d.embed_dropout), "dropout after the embedding")
+      ("model.init_std", po::value<double>()->default_value(d.init_std),
+       "std of the N(0, std) init; output projections use std/sqrt(2 n_layers)");
+}
+
+namespace {
+
+void require_one_of(const char* key, const std::string& value, std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw Error(detail::concat(key, " = '", value, "' is not allowed (allowed: ", list, ")"));
+}
+
+}  // namespace
+
+ModelConfig ModelConfig::from_options(const po::variables_map& vm) {
+  ModelConfig c;
+  c.d_model = option<int64_t>(vm, "model.d_model");
+  c.n_layers = option<int>(vm, "model.n_layers");
+  c.pattern = split_list(option<std::string>(vm, "model.pattern"));
+  c.norm = option<std::string>(vm, "model.norm");
+  c.norm_eps = option<double>(vm, "model.norm_eps");
+  c.ffn = option<std::string>(vm, "model.ffn");
+  c.ffn_mult = option<int64_t>(vm, "model.ffn_mult");
+  c.positions = option<std::string>(vm, "model.positions");
+  c.tie_embeddings = option<bool>(vm, "model.tie_embeddings");
+  c.embed_dropout = option<double>(vm, "model.embed_dropout");
+  c.init_std = option<double>(vm, "model.init_std");
+
+  MIXLAB_CHECK(c.d_model > 0, "model.d_model = ", c.d_model, " must be > 0");
+  MIXLAB_CHECK(c.n_layers > 0, "model.n_layers = ", c.n_layers, " must be > 0");
+  for (const std::string& m : c.pattern) {
+    MIXLAB_CHECK(!m.empty(), "model.pattern = '", option<std::string>(vm, "model.pattern"), "' has an empty entry");
+    try {
+      find_mixer(m);
+    } catch (const Error& e) {
+      throw Error(std::string("model.pattern: ") + e.what());
+    }
+  }
+  require_one_of("model.norm", c.norm, {"layernorm", "rmsnorm"});
+  require_one_of("model.ffn", c.ffn, {"none", "mlp", "swiglu"});
+  require_one_of("model.positions", c.positions, {"none", "learned"});
+  MIXLAB_CHECK(c.ffn_mult > 0, "model.ffn_mult = ", c.ffn_mult, " must be > 0");
+  MIXLAB_CHECK(c.norm_eps >= 0, "model.norm_eps = ", c.norm_eps, " must be >= 0");
+  MIXLAB_CHECK(c.embed_dropout >= 0 && c.embed_dropout < 1, "model.embed_dropout = ", c.embed_dropout,
+               " must be in [0, 1)");
+  MIXLAB_CHECK(c.init_std > 0, "model.init_std = ", c.init_std, " must be > 0");
+  return c;
+}
+
+}  // namespace mixlab

@@ -1,0 +1,32 @@
+#pragma once
+// The [model] section of an experiment config.
+#include <string>
+#include <vector>
+
+#include "layers/options.h"
+
+namespace mixlab {
+
+struct ModelConfig {
+  int64_t d_model = 64;
+  int n_layers = 2;
+  std::vector<std::string> pattern = {"mha"};  // layer i uses pattern[i % size]
+  std::string norm = "layernorm";              // layernorm | rmsnorm
+  double norm_eps = 1e-5;
+  std::string ffn = "none";                    // none | mlp | swiglu
+  int64_t ffn_mult = 4;                        // hidden = ffn_mult · d_model
+  std::string positions = "none";              // none | learned (absolute, added to the embedding)
+  bool tie_embeddings = true;
+  double embed_dropout = 0.0;
+  double init_std = 0.02;
+
+  // Declares the [model] keys with the defaults above.
+  static void add_options(po::options_description& desc);
+  // Reads and validates; errors name the key, the value and what is allowed.
+  static ModelConfig from_options(const po::variables_map& vm);
+};
+
+// "a,b, c" -> {"a", "b", "c"}
+std::vector<std::string> split_list(const std::string& s);
+
+}  // namespace mixlab

@@ -1,0 +1,142 @@
+#include "train/experiment.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "layers/mixers/registry.h"
+#include "train/tasks/registry.h"
+
+namespace mixlab {
+
+namespace {
+
+constexpr const char* kTaskKey = "task.name";
+
+// "--a=b" / "--a" "b" / "a=b" -> normalised "--a=b" tokens for Boost; a key
+// given twice keeps its last value, as a later override should.
+std::vector<std::string> normalise(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  auto key_of = [](const std::string& a) { return a.substr(0, a.find('=')); };
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i].rfind("--", 0) == 0 ? args[i] : "--" + args[i];
+    if (a.find('=') == std::string::npos) {
+      MIXLAB_CHECK(i + 1 < args.size(), "option ", a, " needs a value");
+      a += "=" + args[++i];
+    }
+    std::erase_if(out, [&](const std::string& earlier) { return key_of(earlier) == key_of(a); });
+    out.push_back(a);
+  }
+  return out;
+}
+
+// The value of task.name from the overrides, else the file, else "mqar".
+std::string find_task_name(const std::string& ini_path, const std::vector<std::string>& args) {
+  const std::string prefix = std::string("--") + kTaskKey + "=";
+  for (const std::string& a : args)
+    if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
+  if (!ini_path.empty()) {
+    po::options_description only_task;
+    only_task.add_options()(kTaskKey, po::value<std::string>());
+    po::variables_map vm;
+    po::store(po::parse_config_file<char>(ini_path.c_str(), only_task, /*allow_unregistered=*/true), vm);
+    if (vm.count(kTaskKey)) return vm[kTaskKey].as<std::string>();
+  }
+  return "mqar";
+}
+
+std::string to_text(const boost::any& v) {
+  if (const auto* s = boost::any_cast<std::string>(&v)) return *s;
+  if (const auto* b = boost::any_cast<bool>(&v)) return *b ? "true" : "false";
+  if (const auto* i = boost::any_cast<int>(&v)) return std::to_string(*i);
+  if (const auto* l = boost::any_cast<int64_t>(&v)) return std::to_string(*l);
+  if (const auto* d = boost::any_cast<double>(&v)) {
+    char buf[32];  // shortest text that reads back to the same double
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, *d).ptr);
+  }
+  return "?";
+}
+
+}  // namespace
+
+po::options_description Experiment::options_for(const std::string& task_name) {
+  po::options_description all;
+  po::options_description task_section("[task] " + find_task(task_name).summary);
+  task_section.add_options()(kTaskKey, po::value<std::string>()->default_value(task_name), "the recall task");
+  task_section.add(task_options(task_name));
+  po::options_description model_section("[model]");
+  ModelConfig::add_options(model_section);
+  po::options_description train_section("[train]");
+  TrainConfig::add_options(train_section);
+  all.add(task_section).add(model_section).add(train_section).add(mixer_options());
+  return all;
+}
+
+Experiment Experiment::load(const std::string& ini_path, const std::vector<std::string>& overrides) {
+  if (!ini_path.empty())
+    MIXLAB_CHECK(std::filesystem::is_regular_file(ini_path), "config file '", ini_path, "' does not exist");
+  const std::vector<std::string> args = normalise(overrides);
+  po::variables_map vm;
+  try {
+    const std::string task_name = find_task_name(ini_path, args);
+    find_task(task_name);  // unknown names fail here, listing the allowed ones
+    const po::options_description desc = options_for(task_name);
+    // Stored first, the command line wins over the file.
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    if (!ini_path.empty()) po::store(po::parse_config_file<char>(ini_path.c_str(), desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(std::string(ini_path.empty() ? "" : ini_path + ": ") + e.what());
+  }
+  Experiment ex = from_options(vm);
+  if (ex.train.name.empty() && !ini_path.empty()) ex.train.name = std::filesystem::path(ini_path).stem().string();
+  MIXLAB_CHECK(!ex.train.name.empty(), "train.name is empty: name the run (or pass a config file)");
+  ex.options.at("train.name").value() = ex.train.name;  // the resolved config records the run's name
+  return ex;
+}
+
+Experiment Experiment::from_options(const po::variables_map& vm) {
+  Experiment ex;
+  ex.options = vm;
+  ex.task_name = option<std::string>(vm, kTaskKey);
+  ex.task = make_task(ex.task_name, vm);
+  ex.dataset = std::make_shared<const Dataset>(make_dataset(ex.task, vm));
+  ex.model = ModelConfig::from_options(vm);
+  ex.train = TrainConfig::from_options(vm);
+  ex.build_model();  // mixer options and model/task consistency fail now, not mid-run
+  return ex;
+}
+
+int64_t Experiment::max_seq_len() const {
+  int64_t longest = 0;
+  for (const auto* list : {&dataset->train_segments(), &dataset->test_segments()})
+    for (const Segment& s : *list) longest = std::max(longest, s.seq_len);
+  return longest;
+}
+
+std::unique_ptr<LanguageModel> Experiment::build_model() const {
+  auto lm = std::make_unique<LanguageModel>(model, task->vocab_size(), max_seq_len(), options, train.seed);
+  const std::string non_causal = lm->first_non_causal_mixer();
+  MIXLAB_CHECK(!task->causal() || non_causal.empty(), "model.pattern: mixer '", non_causal,
+               "' is not causal, but task '", task_name, "' is causal (use a bidirectional task such as masked_recall)");
+  return lm;
+}
+
+std::string Experiment::resolved_ini() const {
+  std::map<std::string, std::map<std::string, std::string>> sections;
+  for (const auto& [key, value] : options) {
+    const auto dot = key.find('.');
+    sections[key.substr(0, dot)][key.substr(dot + 1)] = to_text(value.value());
+  }
+  std::ostringstream os;
+  for (const auto& [section, keys] : sections) {
+    os << "[" << section << "]\n";
+    for (const auto& [k, v] : keys) os << k << " = " << v << "\n";
+    os << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace mixlab

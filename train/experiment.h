@@ -1,0 +1,46 @@
+#pragma once
+// An experiment: the parsed and validated config (INI file + overrides) with
+// the task, dataset, model and training settings it describes. Everything is
+// checked here, before a run directory exists or any work starts.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/options.h"
+#include "models/language_model.h"
+#include "models/model_config.h"
+#include "train/tasks/dataset.h"
+#include "train/train_config.h"
+
+namespace mixlab {
+
+struct Experiment {
+  po::variables_map options;
+  std::string task_name;
+  ModelConfig model;
+  TrainConfig train;
+  std::shared_ptr<const Task> task;
+  std::shared_ptr<const Dataset> dataset;
+
+  // Every key an experiment with task `task_name` accepts: [task] (selector
+  // task.name plus the task's own keys), [model], [train] and one section per mixer.
+  static po::options_description options_for(const std::string& task_name);
+
+  // Reads `ini_path` (sections are key prefixes: [model] d_model = 64 is
+  // model.d_model) and applies `overrides` ("--model.d_model=128" or
+  // "--model.d_model", "128"), which win over the file. Unknown keys, bad
+  // values and inconsistent settings throw mixlab::Error with one line naming
+  // the key. An empty ini_path means defaults plus overrides only.
+  static Experiment load(const std::string& ini_path, const std::vector<std::string>& overrides = {});
+  static Experiment from_options(const po::variables_map& vm);
+
+  // Longest sequence of any train or test segment.
+  int64_t max_seq_len() const;
+  // Builds the model (and checks it against the task: a non-causal mixer on a
+  // causal task is refused).
+  std::unique_ptr<LanguageModel> build_model() const;
+  // The fully resolved config as INI text, every key with its value, sorted.
+  std::string resolved_ini() const;
+};
+
+}  // namespace mixlab

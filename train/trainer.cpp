@@ -1,0 +1,210 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "autograd/allocator.h"
+#include "autograd/ops.h"
+#include "kernels/cpu/threads.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/metrics_log.h"
+#include "train/objective.h"
+#include "train/progress.h"
+#include "train/tasks/segments.h"
+
+namespace mixlab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    MIXLAB_CHECK(out.good(), "cannot write ", tmp);
+  }
+  fs::rename(tmp, path);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The first line where two resolved configs differ, for the resume error.
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::stringstream sa(a), sb(b);
+  std::string la, lb;
+  while (true) {
+    const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
+    if (!ga && !gb) return "";
+    if (!ga || !gb || la != lb) return "'" + (ga ? la : "(nothing)") + "' in the run vs '" + (gb ? lb : "(nothing)") + "' now";
+  }
+}
+
+std::vector<std::string> segment_names(const Dataset& data) {
+  std::vector<std::string> names;
+  for (const Segment& s : data.test_segments()) names.push_back(std::to_string(s.seq_len) + "x" + std::to_string(s.size));
+  return names;
+}
+
+// Appends every console line to the run's log.
+class Console {
+ public:
+  Console(const TrainOptions& opts, const std::string& log_path, int64_t total)
+      : log_(log_path, std::ios::app), progress_(opts.console ? *opts.console : null_, opts.live_progress, total) {}
+  void line(const std::string& text) {
+    progress_.line(text);
+    log_ << text << "\n" << std::flush;
+  }
+  ProgressReporter& progress() { return progress_; }
+
+ private:
+  std::ofstream null_;  // never opened: writes go nowhere
+  std::ofstream log_;
+  ProgressReporter progress_;
+};
+
+}  // namespace
+
+std::string run_directory(const Experiment& ex) { return (fs::path(ex.train.out_dir) / ex.train.name).string(); }
+
+TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
+  const TrainConfig& tc = ex.train;
+  const Dataset& data = *ex.dataset;
+  const std::string dir = run_directory(ex);
+  const std::string config_path = dir + "/config.ini", ckpt_path = dir + "/checkpoint.safetensors";
+  const std::string resolved = ex.resolved_ini();
+
+  // Everything that can refuse happens before anything is written.
+  if (opts.resume) {
+    MIXLAB_CHECK(fs::is_regular_file(ckpt_path), "--resume: no checkpoint at ", ckpt_path);
+    const std::string diff = first_difference(read_text(config_path), resolved);
+    MIXLAB_CHECK(diff.empty(), "--resume: the config differs from the run's ", config_path, ": ", diff);
+  } else {
+    MIXLAB_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
+                 " already exists: use --resume to continue it, or another train.name");
+  }
+  cpu::set_compute_threads(tc.threads);
+  std::unique_ptr<LanguageModel> model = ex.build_model();
+  AdamW optimizer(model->named_parameters(), tc.adamw);
+  const int64_t bpe = data.batches_per_epoch(tc.batch_size);
+  const int64_t total = tc.total_steps(bpe);
+  const bool per_epoch = tc.schedule_unit == "epoch";
+  const Schedule schedule{tc.schedule, tc.lr, tc.min_lr, tc.warmup, per_epoch ? tc.epochs : total};
+  MetricsLog metrics(dir, segment_names(data));
+
+  TrainProgress progress;
+  if (opts.resume) {
+    progress = load_checkpoint(ckpt_path, *model, &optimizer);
+    metrics.truncate_after(progress.step);
+  } else {
+    fs::create_directories(dir);
+    write_text_atomically(config_path, resolved);
+    metrics.start();
+  }
+  Console console(opts, dir + "/log.txt", total);
+  console.line((opts.resume ? "resuming " : "training ") + dir + " at step " + std::to_string(progress.step) + "/" +
+               std::to_string(total) + ": " + ex.task->describe() + ", " + std::to_string(model->num_parameters()) +
+               " parameters, " + std::to_string(bpe) + " batches per epoch");
+
+  TrainSummary summary;
+  summary.run_dir = dir;
+  summary.total_steps = total;
+  summary.best_accuracy = progress.best_accuracy;
+  auto& allocator = CachingAllocator::for_device(Device::cpu());
+  const auto run_start = Clock::now();
+  auto window_start = Clock::now();
+  double window_tokens = 0, train_seconds = 0, trained_tokens = 0, last_accuracy = 0;
+  model->train();
+
+  while (!progress.finished && progress.step < total) {
+    if (opts.should_stop && opts.should_stop(progress.step)) {
+      summary.interrupted = true;
+      break;
+    }
+    const int64_t step = progress.step;
+    const Batch batch = data.train_batch(step / bpe, step % bpe, tc.batch_size);
+    const double lr = schedule.at(per_epoch ? step / bpe : step);
+    const auto step_start = Clock::now();
+    ScoredOutput out = scored_forward(*model, batch);
+    out.loss.backward();
+    clip_grad_norm(model->parameters(), tc.grad_clip);
+    optimizer.step(lr);
+    model->zero_grad();
+    const double step_seconds = seconds_since(step_start);
+    train_seconds += step_seconds;
+    const double tokens = static_cast<double>(batch.inputs.numel());
+    window_tokens += tokens;
+    trained_tokens += tokens;
+    progress.loss_sum += out.loss.item();
+    progress.loss_count++;
+    progress.step++;
+    const double tps = window_tokens / std::max(seconds_since(window_start), 1e-9);
+    console.progress().update(progress.step, out.loss.item(), last_accuracy, tps);
+
+    const bool last = progress.step == total;
+    const bool eval_now = last || (tc.eval_every > 0 ? progress.step % tc.eval_every == 0 : progress.step % bpe == 0);
+    if (eval_now) {
+      const EvalResult ev = evaluate(*model, data, tc.eval_batch_size);
+      last_accuracy = ev.accuracy;
+      progress.best_accuracy = std::max(progress.best_accuracy, ev.accuracy);
+      MetricsRow row;
+      row.step = progress.step;
+      row.epoch = static_cast<double>(progress.step) / static_cast<double>(bpe);
+      row.lr = lr;
+      row.train_loss = progress.loss_sum / static_cast<double>(std::max<int64_t>(progress.loss_count, 1));
+      row.test_loss = ev.loss;
+      row.test_accuracy = ev.accuracy;
+      row.segment_accuracy = ev.segment_accuracy;
+      row.tokens_per_s = tps;
+      row.elapsed_s = seconds_since(run_start);
+      row.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
+      metrics.append(row);
+      progress.loss_sum = 0;
+      progress.loss_count = 0;
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
+                    static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
+      console.line(buf);
+      summary.final_accuracy = ev.accuracy;
+      summary.final_loss = ev.loss;
+      if (tc.target_accuracy > 0 && ev.accuracy >= tc.target_accuracy) {
+        summary.reached_target = true;
+        progress.finished = true;
+        console.line("reached target accuracy " + std::to_string(tc.target_accuracy) + " at step " +
+                     std::to_string(progress.step));
+      }
+      window_tokens = 0;
+      window_start = Clock::now();
+    }
+    if (last) progress.finished = true;
+    const bool checkpoint_now = progress.finished ||
+                                (tc.checkpoint_every > 0 ? progress.step % tc.checkpoint_every == 0 : eval_now);
+    if (checkpoint_now) save_checkpoint(ckpt_path, *model, optimizer, progress);
+  }
+  if (summary.interrupted) {
+    save_checkpoint(ckpt_path, *model, optimizer, progress);
+    console.line("interrupted at step " + std::to_string(progress.step) + ": checkpoint saved; continue with --resume");
+  }
+  console.progress().finish();
+  summary.steps = progress.step;
+  summary.best_accuracy = progress.best_accuracy;
+  summary.train_seconds = train_seconds;
+  summary.tokens_per_s = train_seconds > 0 ? trained_tokens / train_seconds : 0;
+  summary.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
+  return summary;
+}
+
+}  // namespace mixlab
