@@ -1,0 +1,73 @@
+#include "train/plot.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <gnuplot-iostream.h>
+
+#include "autograd/error.h"
+#include "train/metrics_log.h"
+
+namespace mixlab {
+
+namespace fs = std::filesystem;
+
+bool gnuplot_available() { return std::system("command -v gnuplot > /dev/null 2>&1") == 0; }
+
+namespace {
+
+using Series = std::vector<std::pair<double, double>>;
+
+Series zip(const std::vector<double>& x, const std::vector<double>& y) {
+  Series s;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) s.emplace_back(x[i], y[i]);
+  return s;
+}
+
+std::string label(const std::string& dir) {
+  std::string name = fs::path(dir).filename().string();
+  if (name.empty()) name = fs::path(dir).parent_path().filename().string();
+  for (char& c : name)
+    if (c == '_') c = '-';  // gnuplot's enhanced text would subscript after '_'
+  return name;
+}
+
+}  // namespace
+
+void plot_curves(const std::vector<std::string>& run_dirs, const std::string& png_path) {
+  MIXLAB_CHECK(!run_dirs.empty(), "plot: no run directories given");
+  MIXLAB_CHECK(gnuplot_available(), "plot: gnuplot is not installed (scripts/setup.sh installs it)");
+  std::vector<std::map<std::string, std::vector<double>>> runs;
+  for (const std::string& dir : run_dirs) {
+    const std::string csv = dir + "/metrics.csv";
+    MIXLAB_CHECK(fs::is_regular_file(csv), "plot: ", dir, " is not a run directory (no metrics.csv)");
+    runs.push_back(read_metrics_csv(csv));
+    MIXLAB_CHECK(!runs.back()["step"].empty(), "plot: ", csv, " has no rows yet");
+  }
+  const std::string tmp = png_path + ".tmp.png";
+  {
+    Gnuplot gp("gnuplot");
+    gp << "set terminal pngcairo size 1400,560 font 'Sans,11'\n"
+       << "set output '" << tmp << "'\n"
+       << "set multiplot layout 1,2 title 'mixlab training curves'\n"
+       << "set grid\nset key top right\nset xlabel 'step'\n";
+    // Left: losses.
+    gp << "set title 'loss (solid: test, dashed: train)'\nset ylabel 'cross-entropy'\nset logscale y\nplot ";
+    for (size_t r = 0; r < runs.size(); ++r) {
+      gp << (r ? ", " : "") << gp.file1d(zip(runs[r]["step"], runs[r]["test_loss"])) << " with lines lw 2 lc "
+         << r + 1 << " title '" << label(run_dirs[r]) << "'";
+      gp << ", " << gp.file1d(zip(runs[r]["step"], runs[r]["train_loss"])) << " with lines dt 2 lc " << r + 1
+         << " notitle";
+    }
+    gp << "\nunset logscale y\n";
+    // Right: accuracy.
+    gp << "set title 'test accuracy'\nset ylabel 'accuracy'\nset yrange [0:1.02]\nset key bottom right\nplot ";
+    for (size_t r = 0; r < runs.size(); ++r)
+      gp << (r ? ", " : "") << gp.file1d(zip(runs[r]["step"], runs[r]["test_accuracy"]))
+         << " with linespoints lw 2 pt 7 ps 0.6 lc " << r + 1 << " title '" << label(run_dirs[r]) << "'";
+    gp << "\nunset multiplot\nset output\n";
+  }  // closing the pipe waits for gnuplot
+  MIXLAB_CHECK(fs::is_regular_file(tmp) && fs::file_size(tmp) > 0, "plot: gnuplot did not write ", png_path);
+  fs::rename(tmp, png_path);
+}
+
+}  // namespace mixlab
