@@ -31,7 +31,7 @@ void ModelConfig::add_options(po::options_description& desc) {
       ("model.ffn_mult", po::value<int64_t>()->default_value(d.ffn_mult), "ffn hidden width = ffn_mult * d_model")
       ("model.positions", po::value<std::string>()->default_value(d.positions),
        "none | learned (absolute position embedding)")
-      ("model.tie_embeddings", po::value<bool>()->default_value(d.tie_embeddings), "LM head shares the embedding")
+      ("model.tie_embeddings", po::value<bool>()->default_value(d.tie_embeddings, d.tie_embeddings ? "true" : "false"), "LM head shares the embedding")
       ("model.embed_dropout", po::value<double>()->default_value(d.embed_dropout), "dropout after the embedding")
       ("model.init_std", po::value<double>()->default_value(d.init_std),
        "std of the N(0, std) init; output projections use std/sqrt(2 n_layers)");

@@ -21,7 +21,7 @@ void TrainConfig::add_options(po::options_description& desc) {
       ("train.warmup", po::value<int64_t>()->default_value(d.warmup), "linear warmup length, in schedule units")
       ("train.min_lr", po::value<double>()->default_value(d.min_lr), "learning rate at the end of cosine/linear decay")
       ("train.weight_decay", po::value<double>()->default_value(d.adamw.weight_decay), "AdamW decoupled weight decay")
-      ("train.decay_all", po::value<bool>()->default_value(d.adamw.decay_all),
+      ("train.decay_all", po::value<bool>()->default_value(d.adamw.decay_all, d.adamw.decay_all ? "true" : "false"),
        "decay norms, biases and embeddings too (Zoology decays every parameter)")
       ("train.beta1", po::value<double>()->default_value(d.adamw.beta1), "AdamW beta1")
       ("train.beta2", po::value<double>()->default_value(d.adamw.beta2), "AdamW beta2")

@@ -11,8 +11,8 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/metrics_log.h"
-#include "train/objective.h"
 #include "train/progress.h"
+#include "train/train_step.h"
 #include "train/tasks/segments.h"
 
 namespace mixlab {
@@ -138,21 +138,17 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     const Batch batch = data.train_batch(step / bpe, step % bpe, tc.batch_size);
     const double lr = schedule.at(per_epoch ? step / bpe : step);
     const auto step_start = Clock::now();
-    ScoredOutput out = scored_forward(*model, batch);
-    out.loss.backward();
-    clip_grad_norm(model->parameters(), tc.grad_clip);
-    optimizer.step(lr);
-    model->zero_grad();
+    const double loss = train_step(*model, optimizer, batch, lr, tc.grad_clip);
     const double step_seconds = seconds_since(step_start);
     train_seconds += step_seconds;
     const double tokens = static_cast<double>(batch.inputs.numel());
     window_tokens += tokens;
     trained_tokens += tokens;
-    progress.loss_sum += out.loss.item();
+    progress.loss_sum += loss;
     progress.loss_count++;
     progress.step++;
     const double tps = window_tokens / std::max(seconds_since(window_start), 1e-9);
-    console.progress().update(progress.step, out.loss.item(), last_accuracy, tps);
+    console.progress().update(progress.step, loss, last_accuracy, tps);
 
     const bool last = progress.step == total;
     const bool eval_now = last || (tc.eval_every > 0 ? progress.step % tc.eval_every == 0 : progress.step % bpe == 0);

@@ -135,7 +135,7 @@ MixerSpec mha_mixer_spec() {
       "causal softmax multi-head attention (plain composition of ops)",
       [](po::options_description& o) {
         o.add_options()("mha.n_heads", po::value<int64_t>()->default_value(1), "attention heads; d_model must divide")(
-            "mha.bias", po::value<bool>()->default_value(true), "biases in the q/k/v/out projections (Zoology: true)");
+            "mha.bias", po::value<bool>()->default_value(true, "true"), "biases in the q/k/v/out projections (Zoology: true)");
       },
       [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<MultiHeadAttention>(ctx, option<int64_t>(vm, "mha.n_heads"), option<bool>(vm, "mha.bias"),

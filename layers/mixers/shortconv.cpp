@@ -91,7 +91,7 @@ MixerSpec shortconv_mixer_spec() {
       "Zoology BaseConv: short depthwise causal conv gated by a linear projection",
       [](po::options_description& o) {
         o.add_options()("shortconv.kernel_size", po::value<int64_t>()->default_value(3), "convolution width")(
-            "shortconv.residual", po::value<bool>()->default_value(true), "add the input inside the mixer (BaseConv)");
+            "shortconv.residual", po::value<bool>()->default_value(true, "true"), "add the input inside the mixer (BaseConv)");
       },
       [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<ShortConv>(ctx, option<int64_t>(vm, "shortconv.kernel_size"),

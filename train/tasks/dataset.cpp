@@ -174,7 +174,7 @@ void add_dataset_options(po::options_description& desc, const std::string& defau
        "test segments L:K:N,... (a fixed set, seeds disjoint from training)")
       ("task.data_seed", po::value<int64_t>()->default_value(static_cast<int64_t>(kDefaultDataSeed)),
        "master seed of the data: derives every segment's seed and the batch order")
-      ("task.fresh_examples", po::value<bool>()->default_value(false),
+      ("task.fresh_examples", po::value<bool>()->default_value(false, "false"),
        "draw new training examples every epoch instead of reshuffling the fixed set");
 }
 

@@ -99,7 +99,7 @@ TaskSpec mqar_task_spec() {
          "power law of query slots, p(g) ∝ a(g+1)^(a-1); 1 = uniform")
         ("task.passes", po::value<int64_t>()->default_value(d.passes),
          "times the kv block is repeated before the queries (JRT)")
-        ("task.random_non_queries", po::value<bool>()->default_value(d.random_non_queries),
+        ("task.random_non_queries", po::value<bool>()->default_value(d.random_non_queries, d.random_non_queries ? "true" : "false"),
          "fill the non-query positions after the kv block with uniform random tokens instead of 0");
   };
   spec.make = [](const po::variables_map& vm) -> std::unique_ptr<Task> {

@@ -1,0 +1,48 @@
+# CTest cases for the `mixlab` executable: what it prints, its exit codes, and
+# that bad command lines fail with one line on stderr before any work starts.
+# Included at the end of CMakeLists.txt.
+
+# mixlab_cli_test(<name> ARGS a|b|c [EXIT n] [STDOUT regex] [STDERR regex] [REJECT regex])
+function(mixlab_cli_test name)
+  cmake_parse_arguments(T "" "ARGS;EXIT;STDOUT;STDERR;REJECT" "" ${ARGN})
+  set(defs -DCOMMAND=$<TARGET_FILE:mixlab> "-DARGS=${T_ARGS}")
+  if(DEFINED T_EXIT)
+    list(APPEND defs -DEXPECT_EXIT=${T_EXIT})
+  endif()
+  if(DEFINED T_STDOUT)
+    list(APPEND defs "-DEXPECT_STDOUT=${T_STDOUT}")
+  endif()
+  if(DEFINED T_STDERR)
+    list(APPEND defs "-DEXPECT_STDERR=${T_STDERR}")
+  endif()
+  if(DEFINED T_REJECT)
+    list(APPEND defs "-DREJECT_OUTPUT=${T_REJECT}")
+  endif()
+  add_test(NAME cli.${name} COMMAND ${CMAKE_COMMAND} ${defs} -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/expect_command.cmake)
+endfunction()
+
+# A usage error is exactly one line on stderr, starting "mixlab: ".
+set(one_error_line "^mixlab: [^\n]+\n$")
+
+mixlab_cli_test(version ARGS --version
+  STDOUT "^mixlab ${PROJECT_VERSION}\n.*cuda: .*gemm: .*openmp: +[0-9]+ max threads")
+mixlab_cli_test(help ARGS --help STDOUT "usage: mixlab .*subcommands:\n  bench +[a-z]")
+mixlab_cli_test(bad_subcommand ARGS frobnicate EXIT 2 STDERR "${one_error_line}")
+mixlab_cli_test(bad_subcommand_message ARGS frobnicate EXIT 2
+  STDERR "unknown subcommand 'frobnicate' .allowed: [a-z, ]*bench")
+mixlab_cli_test(no_subcommand ARGS "" EXIT 2 STDERR "^mixlab: missing subcommand")
+mixlab_cli_test(bad_global_option ARGS --frobnicate EXIT 2 STDERR "--frobnicate.*allowed options: --help, --version")
+mixlab_cli_test(bench_unknown ARGS bench|frobnicate EXIT 2 STDERR "unknown benchmark 'frobnicate' .allowed: [a-z, ]*gemm")
+mixlab_cli_test(bench_gemm_bad_option ARGS bench|gemm|--frobnicate EXIT 2 STDERR "${one_error_line}")
+mixlab_cli_test(bench_gemm_bad_threads ARGS bench|gemm|--threads|0 EXIT 2
+  STDERR "--threads 0 is out of range .allowed: 1 to [0-9]+")
+mixlab_cli_test(bench_gemm_bad_backend ARGS bench|gemm|--backend|mkl EXIT 2
+  STDERR "--backend 'mkl' is not one of: openblas, eigen, both")
+mixlab_cli_test(bench_gemm_extra_argument ARGS bench|gemm|extra EXIT 2 STDERR "unexpected argument 'extra'")
+mixlab_cli_test(bench_gemm_help ARGS bench|gemm|--help STDOUT "--threads.*--repeat.*--backend.*--quick")
+# The smoke run: every shape on every built backend, the backends agreeing, and
+# the verdict line. It asserts no time (benchmarks are not tests).
+mixlab_cli_test(bench_gemm_quick ARGS bench|gemm|--quick
+  STDOUT "peak: [0-9.]+ GFLOP/s.*check: .* agree.*squares >= 512 on [0-9]+ threads?: [a-z]+ "
+  REJECT "MISMATCH| -?nan| -?inf")
+set_tests_properties(cli.bench_gemm_quick PROPERTIES TIMEOUT 120)

@@ -1,0 +1,40 @@
+# CTest cases for the training subcommands (train, eval, forward, plot, list):
+# a seconds-long run of tests/data/tiny_mqar.ini end to end through the real
+# executable, and one clear line for each class of bad input.
+set(cli_runs ${CMAKE_BINARY_DIR}/cli_test_runs)
+set(tiny ${PROJECT_SOURCE_DIR}/tests/data/tiny_mqar.ini)
+
+mixlab_cli_test(list ARGS list STDOUT "mha: .*--mha.n_heads.*shortconv: .*task.vocab_size")
+mixlab_cli_test(train_help ARGS train|--help STDOUT "usage: mixlab train.*--model.d_model arg \\(=64\\)")
+mixlab_cli_test(train_no_config ARGS train EXIT 2 STDERR "^mixlab: train: no config given")
+mixlab_cli_test(train_missing_file ARGS train|nope.ini EXIT 2 STDERR "${one_error_line}")
+mixlab_cli_test(train_unknown_key ARGS train|${tiny}|--model.frobnicate=1 EXIT 2
+  STDERR "^mixlab: train: .*model.frobnicate[^\n]*\n$")
+mixlab_cli_test(train_bad_value ARGS train|${tiny}|--model.d_model=abc EXIT 2 STDERR "model.d_model")
+mixlab_cli_test(train_heads_not_dividing ARGS train|${tiny}|--mha.n_heads=3 EXIT 2
+  STDERR "^mixlab: train: mha.n_heads: d_model 16 is not divisible by 3 heads\n$")
+mixlab_cli_test(train_kv_do_not_fit ARGS train|${tiny}|--task.train_segments=16:8:100 EXIT 2
+  STDERR "task.train_segments: 16:8:100")
+mixlab_cli_test(train_vocab_too_small ARGS train|${tiny}|--task.vocab_size=10 EXIT 2 STDERR "vocab")
+mixlab_cli_test(train_unknown_mixer ARGS train|${tiny}|--model.pattern=mha,nope EXIT 2
+  STDERR "model.pattern: unknown mixer 'nope' .allowed: mha, shortconv")
+mixlab_cli_test(eval_missing_run ARGS eval|${cli_runs}/nope EXIT 1 STDERR "does not exist")
+mixlab_cli_test(forward_missing_args ARGS forward|${cli_runs}/tiny EXIT 2 STDERR "missing --tokens")
+mixlab_cli_test(plot_not_a_run ARGS plot|${PROJECT_SOURCE_DIR}|-o|${cli_runs}/x.png EXIT 1 STDERR "no metrics.csv")
+
+# The end-to-end chain: clean, train, then eval/forward/plot the run.
+add_test(NAME cli.tiny_clean COMMAND ${CMAKE_COMMAND} -E rm -rf ${cli_runs}/tiny)
+set_tests_properties(cli.tiny_clean PROPERTIES FIXTURES_SETUP tiny_clean)
+mixlab_cli_test(tiny_train ARGS train|${tiny}|--train.out_dir=${cli_runs}
+  STDOUT "step 40 \\| train loss [0-9.]+ \\| test loss [0-9.]+ \\| test acc .*40/40 steps")
+set_tests_properties(cli.tiny_train PROPERTIES FIXTURES_REQUIRED tiny_clean FIXTURES_SETUP tiny_run)
+mixlab_cli_test(tiny_train_again ARGS train|${tiny}|--train.out_dir=${cli_runs} EXIT 1
+  STDERR "already exists: use --resume")
+mixlab_cli_test(tiny_eval ARGS eval|${cli_runs}/tiny STDOUT "at step 40: test loss [0-9.]+, test accuracy [0-9.]+")
+mixlab_cli_test(tiny_forward ARGS forward|${cli_runs}/tiny|--tokens|${PROJECT_SOURCE_DIR}/tests/data/tokens_2x8.safetensors|--out|${cli_runs}/logits.safetensors
+  STDOUT "wrote logits \\(2,8,64\\)")
+mixlab_cli_test(tiny_forward_bad_tokens ARGS forward|${cli_runs}/tiny|--tokens|${PROJECT_SOURCE_DIR}/tests/data/reference.safetensors|--out|${cli_runs}/x.safetensors
+  EXIT 2 STDERR "exactly one tensor")
+mixlab_cli_test(tiny_plot ARGS plot|${cli_runs}/tiny|-o|${cli_runs}/tiny.png STDOUT "wrote .*tiny.png")
+set_tests_properties(cli.tiny_train_again cli.tiny_eval cli.tiny_forward cli.tiny_forward_bad_tokens cli.tiny_plot
+  PROPERTIES FIXTURES_REQUIRED tiny_run)

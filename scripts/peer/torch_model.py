@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""mixlab's LanguageModel rebuilt in PyTorch from docs/model.md, for peer
+comparisons: it reads a run's config.ini and checkpoint.safetensors (same
+tensor names) and checks that `mixlab forward` gives the same logits.
+
+    python3 scripts/peer/torch_model.py compare RUN_DIR [--mixlab build/mixlab]
+
+Needs torch and safetensors (pip); without them it says so and exits 0, so it
+never blocks a test run. Supports the mixers mha and shortconv."""
+import argparse
+import configparser
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from safetensors.torch import load_file, save_file
+except ImportError as missing:  # optional peer: skip cleanly
+    print(f"skipped: PyTorch peer comparison needs torch and safetensors ({missing})")
+    sys.exit(0)
+
+
+def read_config(run_dir):
+    cp = configparser.ConfigParser()
+    cp.read(os.path.join(run_dir, "config.ini"))
+    return cp
+
+
+def flag(v):
+    return v.strip().lower() in ("1", "true", "yes", "on")
+
+
+class MHA(nn.Module):
+    def __init__(self, d, heads, bias):
+        super().__init__()
+        self.h = heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d, bias=bias) for _ in range(4))
+
+    def forward(self, x):
+        B, T, D = x.shape
+        split = lambda y: y.view(B, T, self.h, D // self.h).transpose(1, 2)
+        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.out_proj(o.transpose(1, 2).reshape(B, T, D))
+
+
+class ShortConv(nn.Module):
+    def __init__(self, d, k, residual):
+        super().__init__()
+        self.k, self.residual = k, residual
+        self.projection = nn.Linear(d, d)
+        self.conv = nn.Module()
+        self.conv.weight = nn.Parameter(torch.empty(d, k))
+        self.conv.bias = nn.Parameter(torch.empty(d))
+
+    def forward(self, u):
+        y = F.conv1d(u.transpose(1, 2), self.conv.weight.unsqueeze(1), self.conv.bias, padding=self.k - 1,
+                     groups=u.shape[-1])[..., : u.shape[1]].transpose(1, 2)
+        y = y * self.projection(u)
+        return y + u if self.residual else y
+
+
+class Block(nn.Module):
+    def __init__(self, cfg, mixer):
+        super().__init__()
+        m, d, eps = cfg["model"], int(cfg["model"]["d_model"]), float(cfg["model"]["norm_eps"])
+        norm = (lambda: nn.LayerNorm(d, eps=eps)) if m["norm"] == "layernorm" else (lambda: nn.RMSNorm(d, eps=eps))
+        self.norm1 = norm()
+        if mixer == "mha":
+            self.mixer = MHA(d, int(cfg["mha"]["n_heads"]), flag(cfg["mha"]["bias"]))
+        elif mixer == "shortconv":
+            self.mixer = ShortConv(d, int(cfg["shortconv"]["kernel_size"]), flag(cfg["shortconv"]["residual"]))
+        else:
+            raise SystemExit(f"torch_model.py: mixer '{mixer}' has no PyTorch port here")
+        self.ffn_kind = m["ffn"]
+        if self.ffn_kind != "none":
+            self.norm2 = norm()
+            hidden = int(m["ffn_mult"]) * d
+            self.ffn = nn.Module()
+            if self.ffn_kind == "mlp":
+                self.ffn.fc1, self.ffn.fc2 = nn.Linear(d, hidden), nn.Linear(hidden, d)
+            else:
+                self.ffn.w1, self.ffn.w2, self.ffn.w3 = (nn.Linear(a, b, bias=False)
+                                                        for a, b in ((d, hidden), (hidden, d), (d, hidden)))
+
+    def forward(self, x):
+        x = x + self.mixer(self.norm1(x))
+        if self.ffn_kind == "mlp":
+            x = x + self.ffn.fc2(F.gelu(self.ffn.fc1(self.norm2(x)), approximate="tanh"))
+        elif self.ffn_kind == "swiglu":
+            h = self.norm2(x)
+            x = x + self.ffn.w2(F.silu(self.ffn.w1(h)) * self.ffn.w3(h))
+        return x
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, cfg, vocab, max_len):
+        super().__init__()
+        m = cfg["model"]
+        d, eps = int(m["d_model"]), float(m["norm_eps"])
+        pattern = [p.strip() for p in m["pattern"].split(",")]
+        self.embed = nn.Embedding(vocab, d)
+        self.pos_embed = nn.Embedding(max_len, d) if m["positions"] == "learned" else None
+        self.blocks = nn.ModuleList(Block(cfg, pattern[i % len(pattern)]) for i in range(int(m["n_layers"])))
+        self.norm_f = nn.LayerNorm(d, eps=eps) if m["norm"] == "layernorm" else nn.RMSNorm(d, eps=eps)
+        self.lm_head = None if flag(m["tie_embeddings"]) else nn.Linear(d, vocab, bias=False)
+
+    def hidden(self, ids):
+        x = self.embed(ids)
+        if self.pos_embed is not None:
+            x = x + self.pos_embed(torch.arange(ids.shape[1]))
+        for b in self.blocks:
+            x = b(x)
+        return self.norm_f(x)
+
+    def head(self, h):
+        return self.lm_head(h) if self.lm_head is not None else h @ self.embed.weight.T
+
+    def forward(self, ids):
+        return self.head(self.hidden(ids))
+
+
+def max_seq_len(cfg):
+    return max(int(seg.split(":")[0]) for key in ("train_segments", "test_segments")
+               for seg in cfg["task"][key].split(","))
+
+
+def build(cfg):
+    return LanguageModel(cfg, int(cfg["task"]["vocab_size"]), max_seq_len(cfg))
+
+
+def compare(run_dir, mixlab):
+    cfg = read_config(run_dir)
+    model = build(cfg)
+    state = {k: v for k, v in load_file(os.path.join(run_dir, "checkpoint.safetensors")).items()
+             if not k.startswith("adamw.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise SystemExit(f"parameter names differ: missing {missing}, unexpected {unexpected}")
+    vocab, L = int(cfg["task"]["vocab_size"]), min(max_seq_len(cfg), 64)
+    ids = torch.randint(0, vocab, (3, L), generator=torch.Generator().manual_seed(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        tokens, out = os.path.join(tmp, "tokens.safetensors"), os.path.join(tmp, "logits.safetensors")
+        save_file({"tokens": ids.to(torch.int32)}, tokens)
+        subprocess.run([mixlab, "forward", run_dir, "--tokens", tokens, "--out", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        ours = load_file(out)["logits"]
+    with torch.no_grad():
+        ref = model(ids)
+    rel = ((ours - ref).norm() / ref.norm()).item()
+    print(f"logits {tuple(ref.shape)}: relative difference mixlab vs PyTorch = {rel:.3e}")
+    return rel
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compare", help="logits of mixlab forward vs this PyTorch model on a run's checkpoint")
+    c.add_argument("run_dir")
+    c.add_argument("--mixlab", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "mixlab"))
+    c.add_argument("--tolerance", type=float, default=1e-4)
+    args = ap.parse_args()
+    rel = compare(args.run_dir, args.mixlab)
+    sys.exit(0 if rel <= args.tolerance else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+#pragma once
+// One optimizer step: forward at the scored positions, backward, clipping,
+// AdamW, zeroed gradients. The trainer and `mixlab bench train` share it, so
+// the benchmark times exactly what training runs.
+#include "models/language_model.h"
+#include "train/adamw.h"
+#include "train/tasks/task.h"
+
+namespace mixlab {
+
+// Returns the batch's mean loss.
+double train_step(LanguageModel& model, AdamW& optimizer, const Batch& batch, double lr, double grad_clip);
+
+}  // namespace mixlab
