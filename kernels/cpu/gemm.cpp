@@ -1,6 +1,8 @@
 #include "kernels/cpu/gemm.h"
 
 #include <Eigen/Core>
+#include <atomic>
+#include <chrono>
 
 #include "autograd/error.h"
 
@@ -44,7 +46,20 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, 
 }
 #endif
 
+std::atomic<uint64_t> g_calls{0}, g_nanoseconds{0};
+std::atomic<double> g_flops{0};
+
 }  // namespace
+
+GemmStats gemm_stats() {
+  return {g_calls.load(), static_cast<double>(g_nanoseconds.load()) * 1e-9, g_flops.load()};
+}
+
+void reset_gemm_stats() {
+  g_calls = 0;
+  g_nanoseconds = 0;
+  g_flops = 0;
+}
 
 GemmBackend default_gemm_backend() {
 #ifdef MIXLAB_WITH_OPENBLAS
@@ -72,6 +87,11 @@ void gemm_with(GemmBackend backend, bool trans_a, bool trans_b, int64_t M, int64
   MIXLAB_CHECK(gemm_backend_available(backend), "gemm: backend ", gemm_backend_name(backend),
                " is not built in (configure with -DMIXLAB_OPENBLAS=ON)");
   if (M == 0 || N == 0) return;
+  // Many small matrices (attention per head): one matrix per thread beats
+  // splitting each small product across threads. Inside the parallel region
+  // OpenBLAS (OpenMP build) and Eigen run single-threaded.
+  const bool across_batch = batch > 1 && M * N * K < (int64_t(1) << 21);
+#pragma omp parallel for if (across_batch) schedule(static)
   for (int64_t i = 0; i < batch; ++i) {
     const T* a = A + i * stride_a;
     const T* b = B + i * stride_b;
@@ -93,8 +113,13 @@ void gemm_with(GemmBackend backend, bool trans_a, bool trans_b, int64_t M, int64
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t stride_a,
           const T* B, int64_t stride_b, T beta, T* C, int64_t stride_c, int64_t batch) {
+  const auto start = std::chrono::steady_clock::now();
   gemm_with(default_gemm_backend(), trans_a, trans_b, M, N, K, alpha, A, stride_a, B, stride_b, beta, C, stride_c,
             batch);
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+  g_calls.fetch_add(1, std::memory_order_relaxed);
+  g_nanoseconds.fetch_add(static_cast<uint64_t>(ns.count()), std::memory_order_relaxed);
+  g_flops.fetch_add(2.0 * static_cast<double>(M) * N * K * batch, std::memory_order_relaxed);
 }
 
 #define MIXLAB_GEMM(T)                                                                                            \

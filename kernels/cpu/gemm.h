@@ -14,6 +14,16 @@ GemmBackend default_gemm_backend();
 bool gemm_backend_available(GemmBackend backend);
 const char* gemm_backend_name(GemmBackend backend);
 
+// Time and work spent in gemm() since the last reset, summed over calls (for
+// `mixlab bench train`'s GEMM share). Counting costs two clock reads a call.
+struct GemmStats {
+  uint64_t calls = 0;
+  double seconds = 0;
+  double flops = 0;  // 2·M·N·K per matrix
+};
+GemmStats gemm_stats();
+void reset_gemm_stats();
+
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t stride_a,
           const T* B, int64_t stride_b, T beta, T* C, int64_t stride_c, int64_t batch);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/cpu/vector_math.h"
 #include "kernels/philox.h"
 
 namespace mixlab::cpu {
@@ -120,6 +121,17 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, 
     const int64_t base = (line / inner) * n * inner + line % inner;
     const T* xl = x + base;
     T* yl = y + base;
+    if (inner == 1) {  // contiguous rows (the common case): vectorised
+      const T mx = vec::max(xl, n);
+      const double sum = vec::sum_exp(xl, n, mx);
+      if (log) {
+        const T shift = mx + static_cast<T>(std::log(sum));
+        for (int64_t k = 0; k < n; ++k) yl[k] = xl[k] - shift;
+      } else {
+        vec::scaled_exp(xl, n, mx, static_cast<T>(1.0 / sum), yl);
+      }
+      continue;
+    }
     // Subtracting the max keeps exp() from overflowing.
     T mx = -std::numeric_limits<T>::infinity();
     for (int64_t k = 0; k < n; ++k) mx = std::max(mx, xl[k * inner]);
@@ -182,11 +194,8 @@ CrossEntropyTotals cross_entropy_forward(const T* logits, const int64_t* targets
       continue;
     }
     const T* row = logits + i * V;
-    T mx = -std::numeric_limits<T>::infinity();
-    for (int64_t v = 0; v < V; ++v) mx = std::max(mx, row[v]);
-    double sum = 0;
-    for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(row[v]) - mx);
-    lse[i] = static_cast<double>(mx) + std::log(sum);
+    const T mx = vec::max(row, V);
+    lse[i] = static_cast<double>(mx) + std::log(vec::sum_exp(row, V, mx));
   }
   // Serial in row order: the mean is bit-identical for any thread count.
   CrossEntropyTotals totals;
@@ -209,7 +218,7 @@ void cross_entropy_backward(const T* logits, const int64_t* targets, const doubl
       continue;
     }
     const T* row = logits + i * V;
-    for (int64_t v = 0; v < V; ++v) d[v] = static_cast<T>(scale * std::exp(static_cast<double>(row[v]) - lse[i]));
+    vec::scaled_exp(row, V, static_cast<T>(lse[i]), static_cast<T>(scale), d);
     d[targets[i]] -= static_cast<T>(scale);
   }
 }
