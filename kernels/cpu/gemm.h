@@ -8,8 +8,12 @@ namespace mixlab::cpu {
 
 enum class GemmBackend { OpenBLAS, Eigen };
 
-// The backend matmul uses: OpenBLAS when built with it (it measured faster on
-// the reference machine, see `mixlab bench gemm`), else Eigen.
+// The backend matmul uses: Eigen, unless the environment says
+// MIXLAB_GEMM=openblas. Measured with `mixlab bench train` on the 2-core
+// AVX-512 machine: Eigen's AVX-512 kernels ran the training GEMMs at ~150-170
+// GFLOP/s, OpenBLAS 0.3.21 at ~100 (this workplace pins OPENBLAS_CORETYPE=Haswell,
+// i.e. AVX2 kernels, because older OpenBLAS builds misbehave on these CPUs).
+// `mixlab bench gemm` compares both on the shapes of small models.
 GemmBackend default_gemm_backend();
 bool gemm_backend_available(GemmBackend backend);
 const char* gemm_backend_name(GemmBackend backend);
