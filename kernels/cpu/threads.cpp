@@ -4,18 +4,12 @@
 
 #include <Eigen/Core>
 
-#ifdef MIXLAB_WITH_OPENBLAS
-#include <cblas.h>
-#endif
-
 namespace mixlab::cpu {
 
 void set_compute_threads(int threads) {
-#ifdef MIXLAB_WITH_OPENBLAS
-  // OpenBLAS stays single-threaded: cpu::gemm splits the work across our own
-  // OpenMP threads (see kernels/cpu/gemm.cpp for why).
-  openblas_set_num_threads(1);
-#endif
+  // OpenBLAS is not told: its OpenMP build shares our pool (its
+  // openblas_set_num_threads would call omp_set_num_threads for everyone),
+  // and cpu::gemm calls it inside our own parallel regions.
   if (threads <= 0) return;
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
