@@ -18,6 +18,7 @@
 #include "cli/peak_flops.h"
 #include "kernels/cpu/fill.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/threads.h"
 
 namespace mixlab::cli {
 
@@ -162,7 +163,7 @@ int run_gemm_benchmark(const Args& args) {
   po::options_description desc("mixlab bench gemm options");
   desc.add_options()("help,h", "print this help and exit")(
       "threads", po::value<int>(&opt.threads)->default_value(opt.threads),
-      "threads for OpenMP, Eigen and OpenBLAS (1 to the processor count)")(
+      "threads (1 to the processor count): cpu::gemm splits each product across them")(
       "repeat", po::value<int>(&opt.repeat)->default_value(opt.repeat),
       "timed runs per shape after one warm-up; the best is reported (2 with --quick)")(
       "backend", po::value<std::string>(&opt.backend)->default_value(opt.backend),
@@ -190,7 +191,9 @@ int run_gemm_benchmark(const Args& args) {
   const double min_seconds = opt.quick ? 0.005 : 0.05;
   const double peak_seconds = opt.quick ? 0.05 : 0.2;
 
-  set_compute_threads(opt.threads);
+  // As the engine runs: cpu::gemm splits each product across our OpenMP
+  // threads and keeps OpenBLAS single-threaded inside them.
+  cpu::set_compute_threads(opt.threads);
   std::vector<GemmShape> shapes = gemm_shapes(opt.quick);
   Operands ops(shapes);
 
@@ -212,10 +215,11 @@ int run_gemm_benchmark(const Args& args) {
   std::fflush(stdout);
 
   // One backend at a time over all shapes, with a pause in between: after a
-  // call, OpenBLAS's worker threads busy-wait for new work (about 2^28 cycles,
-  // OPENBLAS_THREAD_TIMEOUT) and OpenMP's do too (GOMP_SPINCOUNT). A library
-  // timed while the other's threads still spin on the same cores shares them,
-  // and OpenMP's barriers make that cost far more than the stolen share.
+  // parallel region, idle worker threads busy-wait for new work for a while
+  // (OpenMP's GOMP_SPINCOUNT; a pthread build of OpenBLAS, if linked, spins
+  // for about 2^28 cycles in its own pool). A backend timed while another
+  // pool still spins on the same cores shares them, and OpenMP's barriers make
+  // that cost far more than the stolen share.
   auto let_idle_threads_sleep = [] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); };
   std::vector<std::vector<double>> gflops(backends.size(), std::vector<double>(shapes.size(), 0.0));
   for (size_t b = 0; b < backends.size(); ++b) {
@@ -286,6 +290,10 @@ int run_gemm_benchmark(const Args& args) {
     if (b != winner)
       std::printf(" (%s %.1f%%)", cpu::gemm_backend_name(backends[b]), 100.0 * mean_gflops[b] / peak_gflops);
   std::printf("\n");
+  if (backends.size() > 1 && backends[winner] != cpu::default_gemm_backend())
+    std::printf("note: the engine's default GEMM backend is %s; MIXLAB_GEMM=%s selects %s (kernels/cpu/gemm.h)\n",
+                cpu::gemm_backend_name(cpu::default_gemm_backend()), cpu::gemm_backend_name(backends[winner]),
+                cpu::gemm_backend_name(backends[winner]));
   return 0;
 }
 

@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,14 +51,6 @@ double foreign_cpu_share(const CpuTimes& before, const CpuTimes& after) {
   if (!before.known || !after.known || total <= 0) return -1;
   double foreign = (after.machine_busy - before.machine_busy) - (after.self - before.self);
   return std::clamp(foreign / total, 0.0, 1.0);
-}
-
-void set_compute_threads(int threads) {
-  omp_set_num_threads(threads);
-  Eigen::setNbThreads(threads);
-#ifdef MIXLAB_WITH_OPENBLAS
-  openblas_set_num_threads(threads);
-#endif
 }
 
 std::string openblas_description() {

@@ -1,6 +1,7 @@
 #pragma once
-// The CPU compute runtime as the CLI sees it: how many threads OpenMP, Eigen
-// and OpenBLAS use, and which OpenBLAS build and kernels are loaded.
+// The CPU compute runtime as the CLI reports it: processors, OpenMP threads,
+// the OpenBLAS build and kernels loaded, and how busy the machine is. (Thread
+// counts are set by kernels/cpu/threads.h, the engine's one place for that.)
 #include <string>
 
 namespace mixlab::cli {
@@ -23,10 +24,6 @@ CpuTimes cpu_times();
 // Fraction of all processor time between `before` and `after` used by anything
 // but this process; negative when unknown.
 double foreign_cpu_share(const CpuTimes& before, const CpuTimes& after);
-
-// Sets the thread count of all three: OpenMP parallel regions (our kernels and
-// the FMA peak loop), Eigen's parallel GEMM, and OpenBLAS's own thread pool.
-void set_compute_threads(int threads);
 
 // "OpenBLAS 0.3.21 ... , kernels: Haswell (forced by OPENBLAS_CORETYPE=Haswell)",
 // or "not built in" without MIXLAB_WITH_OPENBLAS.
