@@ -53,7 +53,8 @@ int train_command(const Args& args) {
     std::cout << Experiment::options_for(task) << "\n";
     return 0;
   }
-  if (config.empty() && overrides.empty()) throw UsageError(std::string("train: no config given\n") + kUsage);
+  if (config.empty() && overrides.empty())
+    throw UsageError("train: no config given (usage: mixlab train CONFIG.ini [--section.key value ...] [--resume])");
 
   Experiment ex;
   try {

@@ -265,7 +265,7 @@ TEST_CASE("dropout: backward applies the forward mask scaled by 1/(1-p)", "[ops]
   for (size_t i = 0; i < yv.size(); ++i) CHECK(gv[i] == (yv[i] != 0 ? 1.0 / (1 - p) : 0.0));
 }
 
-TEST_CASE("dropout: identity in eval mode and at p=0; p=1 zeroes everything", "[ops][nn]") {
+TEST_CASE("dropout: identity in eval mode and at p=0, p=1 zeroes everything", "[ops][nn]") {
   Tensor x = leaf({3, 4}, 24);
   Generator gen(1);
   CHECK(dropout(x, 0.5, gen, /*training=*/false).to_vector() == x.to_vector());

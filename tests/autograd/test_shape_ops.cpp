@@ -157,7 +157,7 @@ TEST_CASE("transpose and permute move elements", "[ops][shape]") {
   }
 }
 
-TEST_CASE("slice takes [start, end) along an axis", "[ops][shape]") {
+TEST_CASE("slice takes the half-open range start to end along an axis", "[ops][shape]") {
   Tensor x = arange({3, 4});
   CHECK(slice(x, 1, 1, 3).to_vector() == std::vector<double>{1, 2, 5, 6, 9, 10});
   CHECK(slice(x, -1, -3, -1).to_vector() == std::vector<double>{1, 2, 5, 6, 9, 10});

@@ -58,7 +58,7 @@ TEST_CASE("cuda: cuBLAS matmul equals the CPU GEMM, all transposes and batching"
       }
 }
 
-TEST_CASE("cuda: ops without a CUDA kernel say so; mixed devices are rejected", "[cuda]") {
+TEST_CASE("cuda: ops without a CUDA kernel say so, mixed devices are rejected", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
   Tensor d = Tensor::ones({4}, DType::F32, Device::cuda());
   REQUIRE_THROWS_WITH(exp(d), Catch::Contains("exp") && Catch::Contains("CUDA"));

@@ -306,7 +306,7 @@ TEST_CASE("selective_copy: M tokens among noise, M markers, the tokens in order 
   }
 }
 
-TEST_CASE("masked_recall: each key once more followed by MASK; the value is the target at the MASK", "[tasks]") {
+TEST_CASE("masked_recall: each key once more followed by MASK, the value is the target at the MASK", "[tasks]") {
   const int64_t V = 64;
   const auto task = make_task_from_args("masked_recall", {"task.vocab_size=64"});
   CHECK_FALSE(task->causal());
@@ -390,7 +390,7 @@ TEST_CASE("make_batch: the same rows on 1 thread and on 4", "[tasks]") {
 
 // ---- the dataset ---------------------------------------------------------------
 
-TEST_CASE("dataset: train seeds in [0, 2^31), test seeds in [2^31, 2^32), derived from the master seed", "[tasks]") {
+TEST_CASE("dataset: train seeds below 2^31, test seeds from 2^31 to 2^32, derived from the master seed", "[tasks]") {
   std::shared_ptr<const Task> task = make_task_from_args("mqar");
   const std::vector<Segment> train = parse_segments("64:4:10,128:8:10,256:16:10", "t");
   const std::vector<Segment> test = parse_segments("64:4:5,128:8:5", "t");
@@ -458,7 +458,7 @@ TEST_CASE("dataset: fixed examples reshuffle every epoch and cover the same exam
   CHECK_THROWS_WITH(data.batches_per_epoch(0), Catch::Contains("batch_size"));
 }
 
-TEST_CASE("dataset: fresh examples never repeat; epoch e uses indices e·N .. (e+1)·N-1", "[tasks]") {
+TEST_CASE("dataset: fresh examples never repeat, epoch e uses indices e·N .. (e+1)·N-1", "[tasks]") {
   std::shared_ptr<const Task> task = make_task_from_args("induction");
   const Dataset data(task, parse_segments("32:0:30,16:0:12", "t"), parse_segments("32:0:4", "t"), 5,
                      TrainExamples::Fresh);

@@ -57,7 +57,7 @@ TEST_CASE("training: a small MQAR model learns far above chance", "[train][e2e]"
   CHECK(fs::is_regular_file(s.run_dir + "/config.ini"));
 }
 
-TEST_CASE("training: one seed gives identical metrics; resume continues bit for bit", "[train][e2e]") {
+TEST_CASE("training: one seed gives identical metrics, resume continues bit for bit", "[train][e2e]") {
   const std::vector<std::string> common = {"--train.max_steps=60", "--train.eval_every=20",
                                            "--model.embed_dropout=0.1"};
   Experiment a = Experiment::load("", small_mqar("seed_a", common));
