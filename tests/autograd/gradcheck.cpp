@@ -16,6 +16,16 @@ double weighted_sum(const Tensor& out, const std::vector<double>& w) {
 
 }  // namespace
 
+double rel_err(const std::vector<double>& ref, const std::vector<double>& out) {
+  REQUIRE(ref.size() == out.size());
+  double d = 0, r = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    d += (ref[i] - out[i]) * (ref[i] - out[i]);
+    r += ref[i] * ref[i];
+  }
+  return std::sqrt(d) / std::max(std::sqrt(r), 1e-300);
+}
+
 void check_gradients(const GradCase& c) {
   Generator gen(c.seed);
   std::vector<Tensor> inputs;

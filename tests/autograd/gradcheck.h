@@ -23,6 +23,9 @@ struct GradCase {
   uint64_t seed = 1;
 };
 
+// ||ref - out|| / ||ref|| (sizes must match).
+double rel_err(const std::vector<double>& ref, const std::vector<double>& out);
+
 // Runs the check inside Catch2 assertions; reports the worst input.
 void check_gradients(const GradCase& c);
 // Runs each case in its own DYNAMIC_SECTION named after the case.

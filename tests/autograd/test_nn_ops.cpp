@@ -12,19 +12,9 @@
 
 using namespace mixlab;
 using mixlab::testing::GradCase;
+using mixlab::testing::rel_err;
 
 namespace {
-
-// ||ref - out|| / ||ref||.
-double rel_err(const std::vector<double>& ref, const std::vector<double>& out) {
-  REQUIRE(ref.size() == out.size());
-  double d = 0, r = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    d += (ref[i] - out[i]) * (ref[i] - out[i]);
-    r += ref[i] * ref[i];
-  }
-  return std::sqrt(d) / std::max(std::sqrt(r), 1e-300);
-}
 
 // Runs `fn` with OpenMP limited to `threads`, restoring the previous limit.
 template <typename F>

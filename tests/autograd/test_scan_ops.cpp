@@ -13,18 +13,9 @@
 
 using namespace mixlab;
 using mixlab::testing::GradCase;
+using mixlab::testing::rel_err;
 
 namespace {
-
-double rel_err(const std::vector<double>& ref, const std::vector<double>& out) {
-  REQUIRE(ref.size() == out.size());
-  double d = 0, r = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    d += (ref[i] - out[i]) * (ref[i] - out[i]);
-    r += ref[i] * ref[i];
-  }
-  return std::sqrt(d) / std::max(std::sqrt(r), 1e-300);
-}
 
 Tensor leaf(const Shape& shape, uint64_t seed, DType dtype = DType::F64) {
   Generator gen(seed);

@@ -46,16 +46,7 @@ std::shared_ptr<SequenceMixer> build(const Variant& v, uint64_t seed = 17, DType
   return m;
 }
 
-double rel_error(const Tensor& out, const Tensor& ref) {
-  std::vector<double> a = out.to_vector(), b = ref.to_vector();
-  REQUIRE(a.size() == b.size());
-  double d = 0, n = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    n += b[i] * b[i];
-  }
-  return std::sqrt(d) / std::max(std::sqrt(n), 1e-300);
-}
+double rel_error(const Tensor& out, const Tensor& ref) { return testing::rel_err(ref.to_vector(), out.to_vector()); }
 
 Tensor input(DType dtype, int64_t B = kBatch, int64_t T = kSeq, uint64_t seed = 3) {
   Generator gen(seed);
