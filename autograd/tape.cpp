@@ -62,10 +62,13 @@ void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs, B
 
 namespace {
 
-void accumulate(Tensor& slot, const Tensor& g) {
-  // Out of place: `g` may be aliased by another edge's gradient.
-  slot = slot.defined() ? add(slot, g) : g;
-}
+// Into a node's pending gradient: out of place, since `g` may be aliased by
+// another edge's gradient (add's backward hands one tensor to both inputs).
+void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slot, g) : g; }
+
+// Into a leaf's .grad(): a leaf owns its gradient outright, because
+// optimizers and clipping update gradients in place.
+void accumulate_leaf(Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slot, g) : g.clone(); }
 
 // Nodes reachable from `root`, each after every node that consumes its output.
 std::vector<Node*> topological_order(Node* root) {
@@ -109,7 +112,7 @@ void run_backward(const Tensor& root, const Tensor& grad_in) {
 
   NoGradGuard no_grad;
   if (!root_fn) {
-    accumulate(root.autograd_meta().grad, grad);
+    accumulate_leaf(root.autograd_meta().grad, grad);
     return;
   }
   MIXLAB_CHECK(!root_fn->released, "backward: ", root_fn->describe(),
@@ -135,7 +138,7 @@ void run_backward(const Tensor& root, const Tensor& grad_in) {
       if (meta->grad_fn)
         accumulate(pending[meta->grad_fn.get()], gi);
       else
-        accumulate(meta->grad, gi);
+        accumulate_leaf(meta->grad, gi);
     }
     node->backward = nullptr;  // frees the saved tensors
     node->released = true;

@@ -94,3 +94,15 @@ TEST_CASE("tensor conversions", "[autograd][tensor]") {
   REQUIRE_THROWS_WITH(Tensor::zeros({6}).item(), Catch::Contains("exactly one"));
   REQUIRE_THROWS_AS(Tensor::zeros({1, 1, 1, 1, 1, 1}), Error);  // more than 5 dims
 }
+
+TEST_CASE("leaves own their gradients, so in-place updates never alias", "[autograd][tape]") {
+  // add's backward hands the same tensor to both inputs; each leaf must get its own.
+  Tensor x = Tensor::from_vector({1, 2}, {2}, DType::F64).requires_grad_();
+  Tensor y = Tensor::from_vector({3, 4}, {2}, DType::F64).requires_grad_();
+  Tensor g = Tensor::from_vector({5, 6}, {2}, DType::F64);
+  add(x, y).backward(g);
+  CHECK_FALSE(x.grad().shares_storage_with(y.grad()));
+  CHECK_FALSE(x.grad().shares_storage_with(g));
+  x.grad().zero_();
+  CHECK(y.grad().to_vector() == std::vector<double>{5, 6});
+}
