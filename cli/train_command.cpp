@@ -70,10 +70,13 @@ int train_command(const Args& args) {
   opts.should_stop = [](int64_t) { return g_interrupted.load(); };
   const TrainSummary s = run_training(ex, opts);
 
-  std::printf("%s: %lld/%lld steps, test accuracy %.4f (best %.4f), %.1fk tokens/s, peak memory %.1f MiB, %.1f s\n",
-              s.run_dir.c_str(), static_cast<long long>(s.steps), static_cast<long long>(s.total_steps),
-              s.final_accuracy, s.best_accuracy, s.tokens_per_s / 1e3, s.peak_bytes / 1048576.0, s.train_seconds);
-  if (s.steps > 0 && gnuplot_available()) {
+  const std::string accuracy =
+      s.evaluated ? "test accuracy " + std::to_string(s.final_accuracy) + " (best " + std::to_string(s.best_accuracy) + ")"
+                  : "no eval in this session";
+  std::printf("%s: %lld/%lld steps, %s, %.1fk tokens/s, peak memory %.1f MiB, %.1f s\n", s.run_dir.c_str(),
+              static_cast<long long>(s.steps), static_cast<long long>(s.total_steps), accuracy.c_str(),
+              s.tokens_per_s / 1e3, s.peak_bytes / 1048576.0, s.train_seconds);
+  if (s.evaluated && gnuplot_available()) {
     try {
       plot_curves({s.run_dir}, s.run_dir + "/curves.png");
       std::printf("curves: %s/curves.png\n", s.run_dir.c_str());

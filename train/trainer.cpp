@@ -174,6 +174,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
       std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
                     static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
       console.line(buf);
+      summary.evaluated = true;
       summary.final_accuracy = ev.accuracy;
       summary.final_loss = ev.loss;
       if (tc.target_accuracy > 0 && ev.accuracy >= tc.target_accuracy) {

@@ -22,6 +22,7 @@ struct TrainOptions {
 struct TrainSummary {
   std::string run_dir;
   int64_t steps = 0, total_steps = 0;
+  bool evaluated = false;  // an eval ran in this session (final_* are its results)
   double final_accuracy = 0, best_accuracy = 0, final_loss = 0;
   double train_seconds = 0, tokens_per_s = 0;
   int64_t peak_bytes = 0;
