@@ -121,3 +121,14 @@ TEST_CASE("training: an existing run is neither overwritten nor resumed with ano
   REQUIRE_THROWS_WITH(run_training(other, resume), Catch::Contains("config differs") && Catch::Contains("lr"));
   CHECK(read(run_directory(ex) + "/metrics.csv") == before);
 }
+
+TEST_CASE("training: every shipped experiment config is valid", "[train][configs]") {
+  int checked = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(std::string(MIXLAB_SOURCE_DIR) + "/experiments")) {
+    if (entry.path().extension() != ".ini") continue;
+    INFO(entry.path().string());
+    CHECK_NOTHROW(Experiment::load(entry.path().string()));
+    ++checked;
+  }
+  CHECK(checked >= 5);
+}
