@@ -1,8 +1,9 @@
 // `mha`: causal softmax multi-head attention (MIXERS.md §1), composed from
 // primitive ops: q/k/v projections, scores = q kᵀ/√d with a causal mask,
-// softmax in the input dtype, o = P v, output projection. The fused
-// (flash) kernel and GQA/MQA come with the attention issue; this is the
-// straightforward O(T²)-memory form.
+// softmax in the input dtype, o = P v, output projection. GQA/MQA through
+// mha.n_kv_heads: query head h reads KV head ⌊h / (H/Hkv)⌋ (HF repeat_kv's
+// convention). The fused (flash) kernel comes with the attention issue; this
+// is the straightforward O(T²)-memory form.
 #include <cmath>
 #include <limits>
 
@@ -16,18 +17,22 @@ namespace mixlab {
 namespace {
 
 struct KVCache : MixerState {
-  Tensor k, v;  // (B, H, t, d), undefined before the first token
+  Tensor k, v;  // (B, Hkv, t, d), undefined before the first token
 };
 
 class MultiHeadAttention : public SequenceMixer {
  public:
-  MultiHeadAttention(const MixerContext& ctx, int64_t n_heads, bool bias, Generator& gen)
-      : d_model_(ctx.d_model), n_heads_(n_heads), head_dim_(ctx.d_model / n_heads) {
+  MultiHeadAttention(const MixerContext& ctx, int64_t n_heads, int64_t n_kv_heads, bool bias, Generator& gen)
+      : d_model_(ctx.d_model), n_heads_(n_heads), n_kv_heads_(n_kv_heads > 0 ? n_kv_heads : n_heads),
+        head_dim_(n_heads > 0 ? ctx.d_model / n_heads : 0) {
     MIXLAB_CHECK(n_heads > 0 && ctx.d_model % n_heads == 0, "mha.n_heads: d_model ", ctx.d_model,
                  " is not divisible by ", n_heads, " heads");
+    MIXLAB_CHECK(n_kv_heads >= 0 && n_heads % n_kv_heads_ == 0, "mha.n_kv_heads: ", n_kv_heads,
+                 " must divide mha.n_heads = ", n_heads, " (0 means n_heads; 1 is MQA)");
+    const int64_t kv_dim = n_kv_heads_ * head_dim_;
     q_proj_ = register_module("q_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
-    k_proj_ = register_module("k_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
-    v_proj_ = register_module("v_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
+    k_proj_ = register_module("k_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, bias, ctx.init_std));
+    v_proj_ = register_module("v_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, bias, ctx.init_std));
     out_proj_ = register_module("out_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.out_std));
   }
 
@@ -37,8 +42,9 @@ class MultiHeadAttention : public SequenceMixer {
   // x (B,T,D) -> (B,T,D)
   Tensor forward(const Tensor& x) override {
     const int64_t B = x.size(0), T = x.size(1);
-    Tensor q = heads(q_proj_->forward(x), B, T), k = heads(k_proj_->forward(x), B, T),
-           v = heads(v_proj_->forward(x), B, T);
+    Tensor q = heads(q_proj_->forward(x), B, T, n_heads_);
+    Tensor k = query_heads(heads(k_proj_->forward(x), B, T, n_kv_heads_));
+    Tensor v = query_heads(heads(v_proj_->forward(x), B, T, n_kv_heads_));
     Tensor scores = add(mul(matmul(q, k, false, true), scale()), causal_mask(T, x.dtype()));
     Tensor o = matmul(softmax(scores, -1), v);  // (B,H,T,d)
     return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
@@ -51,22 +57,26 @@ class MultiHeadAttention : public SequenceMixer {
     auto& cache = dynamic_cast<KVCache&>(state);
     const int64_t B = x_t.size(0);
     Tensor x = x_t.reshape({B, 1, d_model_});
-    Tensor q = heads(q_proj_->forward(x), B, 1), k = heads(k_proj_->forward(x), B, 1),
-           v = heads(v_proj_->forward(x), B, 1);
+    Tensor q = heads(q_proj_->forward(x), B, 1, n_heads_), k = heads(k_proj_->forward(x), B, 1, n_kv_heads_),
+           v = heads(v_proj_->forward(x), B, 1, n_kv_heads_);
     cache.k = cache.k.defined() ? concat({cache.k, k}, 2) : k;
     cache.v = cache.v.defined() ? concat({cache.v, v}, 2) : v;
     cache.position++;
-    Tensor p = softmax(mul(matmul(q, cache.k, false, true), scale()), -1);  // (B,H,1,t): every cached key is past
-    Tensor o = matmul(p, cache.v);
+    // (B,H,1,t): every cached key is in the past, so no mask.
+    Tensor p = softmax(mul(matmul(q, query_heads(cache.k), false, true), scale()), -1);
+    Tensor o = matmul(p, query_heads(cache.v));
     return out_proj_->forward(o.reshape({B, d_model_}));
   }
 
-  // K and V for every past token: 2 · D values per token.
-  int64_t state_bytes(int64_t context_len) const override { return 2 * d_model_ * context_len * 4; }
+  // K and V of every past token: 2 · Hkv · d values per token.
+  int64_t state_bytes(int64_t context_len) const override {
+    return 2 * n_kv_heads_ * head_dim_ * context_len * 4;
+  }
 
   Tensor reference_forward(const Tensor& x) const override {
     using namespace reference;
     const int64_t B = x.size(0), T = x.size(1), D = d_model_, H = n_heads_, d = head_dim_;
+    const int64_t group = n_heads_ / n_kv_heads_;  // query heads per KV head
     const std::vector<double> xs = x.to_vector();
     Matrix Wq = host(q_proj_->weight), Wk = host(k_proj_->weight), Wv = host(v_proj_->weight),
            Wo = host(out_proj_->weight);
@@ -88,14 +98,14 @@ class MultiHeadAttention : public SequenceMixer {
           double mx = -1e300;
           for (int64_t j = 0; j <= t; ++j) {
             double dot = 0;
-            for (int64_t i = 0; i < d; ++i) dot += q[t][h * d + i] * k[j][h * d + i];
+            for (int64_t i = 0; i < d; ++i) dot += q[t][h * d + i] * k[j][(h / group) * d + i];
             s[j] = dot / std::sqrt(static_cast<double>(d));
             mx = std::max(mx, s[j]);
           }
           double z = 0;
           for (double& e : s) z += (e = std::exp(e - mx));
           for (int64_t j = 0; j <= t; ++j)
-            for (int64_t i = 0; i < d; ++i) concat_heads[h * d + i] += s[j] / z * v[j][h * d + i];
+            for (int64_t i = 0; i < d; ++i) concat_heads[h * d + i] += s[j] / z * v[j][(h / group) * d + i];
         }
         std::vector<double> o = linear(Wo, bo, concat_heads.data());
         std::copy(o.begin(), o.end(), out.begin() + (b * T + t) * D);
@@ -105,9 +115,19 @@ class MultiHeadAttention : public SequenceMixer {
   }
 
  private:
-  // (B, T, H·d) -> (B, H, T, d)
-  Tensor heads(const Tensor& y, int64_t B, int64_t T) const {
-    return permute(y.reshape({B, T, n_heads_, head_dim_}), {0, 2, 1, 3});
+  // (B, T, h·d) -> (B, h, T, d)
+  Tensor heads(const Tensor& y, int64_t B, int64_t T, int64_t h) const {
+    return permute(y.reshape({B, T, h, head_dim_}), {0, 2, 1, 3});
+  }
+  // KV heads (B, Hkv, T, d) -> one per query head (B, H, T, d): head h reads ⌊h / (H/Hkv)⌋.
+  Tensor query_heads(const Tensor& kv) const {
+    if (n_kv_heads_ == n_heads_) return kv;
+    if (!kv_index_.defined()) {
+      std::vector<int64_t> idx(n_heads_);
+      for (int64_t h = 0; h < n_heads_; ++h) idx[h] = h / (n_heads_ / n_kv_heads_);
+      kv_index_ = Tensor::from_indices(idx, {n_heads_}, kv.device());
+    }
+    return index_select(kv, 1, kv_index_);
   }
   double scale() const { return 1.0 / std::sqrt(static_cast<double>(head_dim_)); }
 
@@ -122,7 +142,8 @@ class MultiHeadAttention : public SequenceMixer {
     return mask_;
   }
 
-  int64_t d_model_, n_heads_, head_dim_;
+  int64_t d_model_, n_heads_, n_kv_heads_, head_dim_;
+  mutable Tensor kv_index_;  // i64 (H): the KV head of each query head
   std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, out_proj_;
   Tensor mask_;
 };
@@ -135,13 +156,17 @@ MixerSpec mha_mixer_spec() {
       "causal softmax multi-head attention (plain composition of ops)",
       [](po::options_description& o) {
         o.add_options()("mha.n_heads", po::value<int64_t>()->default_value(1), "attention heads; d_model must divide")(
+            "mha.n_kv_heads", po::value<int64_t>()->default_value(0),
+            "key/value heads (GQA): must divide n_heads; 1 = MQA; 0 = n_heads (plain MHA)")(
             "mha.bias", po::value<bool>()->default_value(true, "true"), "biases in the q/k/v/out projections (Zoology: true)");
       },
       [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        return std::make_shared<MultiHeadAttention>(ctx, option<int64_t>(vm, "mha.n_heads"), option<bool>(vm, "mha.bias"),
+        return std::make_shared<MultiHeadAttention>(ctx, option<int64_t>(vm, "mha.n_heads"),
+                                                    option<int64_t>(vm, "mha.n_kv_heads"), option<bool>(vm, "mha.bias"),
                                                     gen);
       },
-      {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}},
+      {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}, {"mha.n_heads=4", "mha.n_kv_heads=2"},
+       {"mha.n_heads=4", "mha.n_kv_heads=1"}},
   };
 }
 

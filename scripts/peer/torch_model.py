@@ -36,15 +36,20 @@ def flag(v):
 
 
 class MHA(nn.Module):
-    def __init__(self, d, heads, bias):
+    def __init__(self, d, heads, kv_heads, bias):
         super().__init__()
-        self.h = heads
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d, bias=bias) for _ in range(4))
+        self.h, self.hkv = heads, kv_heads or heads
+        kv_dim = self.hkv * (d // heads)
+        self.q_proj, self.out_proj = nn.Linear(d, d, bias=bias), nn.Linear(d, d, bias=bias)
+        self.k_proj, self.v_proj = nn.Linear(d, kv_dim, bias=bias), nn.Linear(d, kv_dim, bias=bias)
 
     def forward(self, x):
         B, T, D = x.shape
-        split = lambda y: y.view(B, T, self.h, D // self.h).transpose(1, 2)
-        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+        split = lambda y, h: y.view(B, T, h, D // self.h).transpose(1, 2)
+        # query head h reads KV head h // (H / Hkv), as mixlab (HF repeat_kv)
+        grow = lambda y: y.repeat_interleave(self.h // self.hkv, dim=1)
+        q = split(self.q_proj(x), self.h)
+        k, v = grow(split(self.k_proj(x), self.hkv)), grow(split(self.v_proj(x), self.hkv))
         o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self.out_proj(o.transpose(1, 2).reshape(B, T, D))
 
@@ -72,7 +77,8 @@ class Block(nn.Module):
         norm = (lambda: nn.LayerNorm(d, eps=eps)) if m["norm"] == "layernorm" else (lambda: nn.RMSNorm(d, eps=eps))
         self.norm1 = norm()
         if mixer == "mha":
-            self.mixer = MHA(d, int(cfg["mha"]["n_heads"]), flag(cfg["mha"]["bias"]))
+            self.mixer = MHA(d, int(cfg["mha"]["n_heads"]), int(cfg["mha"].get("n_kv_heads", "0")),
+                             flag(cfg["mha"]["bias"]))
         elif mixer == "shortconv":
             self.mixer = ShortConv(d, int(cfg["shortconv"]["kernel_size"]), flag(cfg["shortconv"]["residual"]))
         else:
