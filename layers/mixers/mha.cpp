@@ -4,6 +4,11 @@
 // mha.n_kv_heads: query head h reads KV head ⌊h / (H/Hkv)⌋ (HF repeat_kv's
 // convention). The fused (flash) kernel comes with the attention issue; this
 // is the straightforward O(T²)-memory form.
+//
+// `swa` is the same attention with a causal sliding window of W keys (MIXERS.md
+// §2): row i attends keys max(0, i−W+1) .. i, exactly min(i+1, W) of them
+// (flash-attn's window (W−1, 0)); decoding keeps only the last W keys and
+// values, so its memory is constant in the context.
 #include <cmath>
 #include <limits>
 
@@ -20,15 +25,26 @@ struct KVCache : MixerState {
   Tensor k, v;  // (B, Hkv, t, d), undefined before the first token
 };
 
+// The options of one attention mixer, read from its section ("mha", "swa").
+struct AttentionOptions {
+  std::string name;
+  int64_t n_heads = 1, n_kv_heads = 0;
+  int64_t window = 0;  // keys per query row; 0 = every past key
+  bool bias = true;
+};
+
 class MultiHeadAttention : public SequenceMixer {
  public:
-  MultiHeadAttention(const MixerContext& ctx, int64_t n_heads, int64_t n_kv_heads, bool bias, Generator& gen)
-      : d_model_(ctx.d_model), n_heads_(n_heads), n_kv_heads_(n_kv_heads > 0 ? n_kv_heads : n_heads),
-        head_dim_(n_heads > 0 ? ctx.d_model / n_heads : 0) {
-    MIXLAB_CHECK(n_heads > 0 && ctx.d_model % n_heads == 0, "mha.n_heads: d_model ", ctx.d_model,
+  MultiHeadAttention(const MixerContext& ctx, const AttentionOptions& o, Generator& gen)
+      : name_(o.name), d_model_(ctx.d_model), n_heads_(o.n_heads), n_kv_heads_(o.n_kv_heads > 0 ? o.n_kv_heads : o.n_heads),
+        head_dim_(o.n_heads > 0 ? ctx.d_model / o.n_heads : 0), window_(o.window) {
+    const int64_t n_heads = o.n_heads, n_kv_heads = o.n_kv_heads;
+    const bool bias = o.bias;
+    MIXLAB_CHECK(n_heads > 0 && ctx.d_model % n_heads == 0, name_, ".n_heads: d_model ", ctx.d_model,
                  " is not divisible by ", n_heads, " heads");
-    MIXLAB_CHECK(n_kv_heads >= 0 && n_heads % n_kv_heads_ == 0, "mha.n_kv_heads: ", n_kv_heads,
-                 " must divide mha.n_heads = ", n_heads, " (0 means n_heads; 1 is MQA)");
+    MIXLAB_CHECK(n_kv_heads >= 0 && n_heads % n_kv_heads_ == 0, name_, ".n_kv_heads: ", n_kv_heads, " must divide ",
+                 name_, ".n_heads = ", n_heads, " (0 means n_heads; 1 is MQA)");
+    MIXLAB_CHECK(window_ >= 0, name_, ".window: ", window_, " must be >= 1");
     const int64_t kv_dim = n_kv_heads_ * head_dim_;
     q_proj_ = register_module("q_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
     k_proj_ = register_module("k_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, bias, ctx.init_std));
@@ -36,7 +52,7 @@ class MultiHeadAttention : public SequenceMixer {
     out_proj_ = register_module("out_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.out_std));
   }
 
-  std::string name() const override { return "mha"; }
+  std::string name() const override { return name_; }
   MixerTraits traits() const override { return {.causal = true, .has_decode = true}; }
 
   // x (B,T,D) -> (B,T,D)
@@ -61,6 +77,10 @@ class MultiHeadAttention : public SequenceMixer {
            v = heads(v_proj_->forward(x), B, 1, n_kv_heads_);
     cache.k = cache.k.defined() ? concat({cache.k, k}, 2) : k;
     cache.v = cache.v.defined() ? concat({cache.v, v}, 2) : v;
+    if (window_ > 0 && cache.k.size(2) > window_) {  // keep the last W: the window of the next query
+      cache.k = slice(cache.k, 2, -window_, cache.k.size(2));
+      cache.v = slice(cache.v, 2, -window_, cache.v.size(2));
+    }
     cache.position++;
     // (B,H,1,t): every cached key is in the past, so no mask.
     Tensor p = softmax(mul(matmul(q, query_heads(cache.k), false, true), scale()), -1);
@@ -68,9 +88,11 @@ class MultiHeadAttention : public SequenceMixer {
     return out_proj_->forward(o.reshape({B, d_model_}));
   }
 
-  // K and V of every past token: 2 · Hkv · d values per token.
+  // K and V of every cached token: 2 · Hkv · d values for each of
+  // min(context, W) tokens.
   int64_t state_bytes(int64_t context_len) const override {
-    return 2 * n_kv_heads_ * head_dim_ * context_len * 4;
+    const int64_t cached = window_ > 0 ? std::min(context_len, window_) : context_len;
+    return 2 * n_kv_heads_ * head_dim_ * cached * 4;
   }
 
   Tensor reference_forward(const Tensor& x) const override {
@@ -94,17 +116,18 @@ class MultiHeadAttention : public SequenceMixer {
       for (int64_t t = 0; t < T; ++t) {
         std::vector<double> concat_heads(D, 0.0);
         for (int64_t h = 0; h < H; ++h) {
-          std::vector<double> s(t + 1);
+          const int64_t first = window_ > 0 ? std::max<int64_t>(0, t - window_ + 1) : 0;
+          std::vector<double> s(t + 1, 0.0);
           double mx = -1e300;
-          for (int64_t j = 0; j <= t; ++j) {
+          for (int64_t j = first; j <= t; ++j) {
             double dot = 0;
             for (int64_t i = 0; i < d; ++i) dot += q[t][h * d + i] * k[j][(h / group) * d + i];
             s[j] = dot / std::sqrt(static_cast<double>(d));
             mx = std::max(mx, s[j]);
           }
           double z = 0;
-          for (double& e : s) z += (e = std::exp(e - mx));
-          for (int64_t j = 0; j <= t; ++j)
+          for (int64_t j = first; j <= t; ++j) z += (s[j] = std::exp(s[j] - mx));
+          for (int64_t j = first; j <= t; ++j)
             for (int64_t i = 0; i < d; ++i) concat_heads[h * d + i] += s[j] / z * v[j][(h / group) * d + i];
         }
         std::vector<double> o = linear(Wo, bo, concat_heads.data());
@@ -131,18 +154,21 @@ class MultiHeadAttention : public SequenceMixer {
   }
   double scale() const { return 1.0 / std::sqrt(static_cast<double>(head_dim_)); }
 
-  // (T, T): 0 where key j <= query i, -inf above the diagonal. Cached per (T, dtype).
+  // (T, T): 0 where query i may see key j (j <= i, and i - j < W with a
+  // window), -inf elsewhere. Cached per (T, dtype).
   Tensor causal_mask(int64_t T, DType dtype) {
     if (!mask_.defined() || mask_.size(0) != T || mask_.dtype() != dtype) {
       std::vector<double> m(T * T, 0.0);
       for (int64_t i = 0; i < T; ++i)
-        for (int64_t j = i + 1; j < T; ++j) m[i * T + j] = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < T; ++j)
+          if (j > i || (window_ > 0 && i - j >= window_)) m[i * T + j] = -std::numeric_limits<double>::infinity();
       mask_ = Tensor::from_vector(m, {T, T}, dtype);
     }
     return mask_;
   }
 
-  int64_t d_model_, n_heads_, n_kv_heads_, head_dim_;
+  std::string name_;
+  int64_t d_model_, n_heads_, n_kv_heads_, head_dim_, window_;
   mutable Tensor kv_index_;  // i64 (H): the KV head of each query head
   std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, out_proj_;
   Tensor mask_;
@@ -150,23 +176,57 @@ class MultiHeadAttention : public SequenceMixer {
 
 }  // namespace
 
+namespace {
+
+void add_attention_options(po::options_description& o, const std::string& name, bool windowed) {
+  o.add_options()((name + ".n_heads").c_str(), po::value<int64_t>()->default_value(1),
+                  "attention heads; d_model must divide")(
+      (name + ".n_kv_heads").c_str(), po::value<int64_t>()->default_value(0),
+      "key/value heads (GQA): must divide n_heads; 1 = MQA; 0 = n_heads (plain MHA)")(
+      (name + ".bias").c_str(), po::value<bool>()->default_value(true, "true"),
+      "biases in the q/k/v/out projections (Zoology: true)");
+  if (windowed)
+    o.add_options()((name + ".window").c_str(), po::value<int64_t>()->default_value(16),
+                    "keys each query sees: itself and the W-1 before it");
+}
+
+AttentionOptions read_attention_options(const po::variables_map& vm, const std::string& name, bool windowed) {
+  AttentionOptions o;
+  o.name = name;
+  o.n_heads = option<int64_t>(vm, name + ".n_heads");
+  o.n_kv_heads = option<int64_t>(vm, name + ".n_kv_heads");
+  o.bias = option<bool>(vm, name + ".bias");
+  if (windowed) {
+    o.window = option<int64_t>(vm, name + ".window");
+    MIXLAB_CHECK(o.window >= 1, name, ".window: ", o.window, " must be >= 1");
+  }
+  return o;
+}
+
+}  // namespace
+
 MixerSpec mha_mixer_spec() {
   return {
       "mha",
-      "causal softmax multi-head attention (plain composition of ops)",
-      [](po::options_description& o) {
-        o.add_options()("mha.n_heads", po::value<int64_t>()->default_value(1), "attention heads; d_model must divide")(
-            "mha.n_kv_heads", po::value<int64_t>()->default_value(0),
-            "key/value heads (GQA): must divide n_heads; 1 = MQA; 0 = n_heads (plain MHA)")(
-            "mha.bias", po::value<bool>()->default_value(true, "true"), "biases in the q/k/v/out projections (Zoology: true)");
-      },
+      "causal softmax multi-head attention, GQA/MQA via n_kv_heads (plain composition of ops)",
+      [](po::options_description& o) { add_attention_options(o, "mha", false); },
       [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        return std::make_shared<MultiHeadAttention>(ctx, option<int64_t>(vm, "mha.n_heads"),
-                                                    option<int64_t>(vm, "mha.n_kv_heads"), option<bool>(vm, "mha.bias"),
-                                                    gen);
+        return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "mha", false), gen);
       },
       {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}, {"mha.n_heads=4", "mha.n_kv_heads=2"},
        {"mha.n_heads=4", "mha.n_kv_heads=1"}},
+  };
+}
+
+MixerSpec swa_mixer_spec() {
+  return {
+      "swa",
+      "causal sliding-window attention: each query sees its last W keys; decode memory constant in context",
+      [](po::options_description& o) { add_attention_options(o, "swa", true); },
+      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
+        return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "swa", true), gen);
+      },
+      {{"swa.window=2"}, {"swa.window=3", "swa.n_heads=2"}, {"swa.window=4", "swa.n_heads=4", "swa.n_kv_heads=2"}},
   };
 }
 

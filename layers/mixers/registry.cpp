@@ -8,11 +8,13 @@ namespace mixlab {
 // file and one line below.
 MixerSpec mha_mixer_spec();
 MixerSpec shortconv_mixer_spec();
+MixerSpec swa_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
       mha_mixer_spec(),
       shortconv_mixer_spec(),
+      swa_mixer_spec(),
   };
   return registry;
 }

@@ -184,3 +184,35 @@ TEST_CASE("registry: unknown mixer names list the allowed ones", "[mixers]") {
   REQUIRE_THROWS_WITH(parse_options(mixer_options(), {"--mha.n_heads=two"}), Catch::Contains("mha.n_heads"));
   REQUIRE_THROWS_AS(build({&find_mixer("mha"), {"mha.n_heads=3"}}), Error);
 }
+
+TEST_CASE("swa: row i attends exactly min(i+1, W) keys", "[mixers][swa]") {
+  // A key's influence reaches exactly the queries whose window holds it, so
+  // perturbing input j changes outputs j .. j+W-1 and nothing else: each row
+  // therefore attends exactly the keys max(0, i-W+1) .. i.
+  const int64_t T = 12;
+  for (int64_t W : {1, 3, 5, 12, 20}) {
+    INFO("window " << W);
+    MixerContext ctx;
+    ctx.d_model = kDModel;
+    Generator gen(5);
+    auto m = find_mixer("swa").make(parse_options(mixer_options(), {"swa.window=" + std::to_string(W)}), ctx, gen);
+    m->to(DType::F64);
+    randomise(*m);
+    NoGradGuard no_grad;
+    Tensor x = input(DType::F64, 1, T);
+    const std::vector<double> base = m->forward(x).to_vector();
+    std::vector<int64_t> attended(T, 0);  // inputs each output row moved with
+    for (int64_t j = 0; j < T; ++j) {
+      std::vector<double> v = x.to_vector();
+      for (int64_t c = 0; c < kDModel; ++c) v[j * kDModel + c] += 0.5;
+      const std::vector<double> y = m->forward(Tensor::from_vector(v, x.shape(), DType::F64)).to_vector();
+      for (int64_t i = 0; i < T; ++i) {
+        double diff = 0;
+        for (int64_t c = 0; c < kDModel; ++c) diff += std::abs(y[i * kDModel + c] - base[i * kDModel + c]);
+        if (diff > 0) ++attended[i];
+      }
+    }
+    for (int64_t i = 0; i < T; ++i) CHECK(attended[i] == std::min<int64_t>(i + 1, W));
+    CHECK(m->state_bytes(1000) == m->state_bytes(std::max<int64_t>(W, 1)));  // constant once the window is full
+  }
+}
