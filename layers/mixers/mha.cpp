@@ -9,13 +9,19 @@
 // §2): row i attends keys max(0, i−W+1) .. i, exactly min(i+1, W) of them
 // (flash-attn's window (W−1, 0)); decoding keeps only the last W keys and
 // values, so its memory is constant in the context.
+//
+// Positions (<name>.positions): none, rope (half-split pairing, base and NTK
+// scaling configurable; keys are cached rotated) or alibi (per-head linear
+// bias on the scores). Learned absolute positions are model.positions.
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "autograd/ops.h"
 #include "layers/linear.h"
 #include "layers/mixers/reference_math.h"
 #include "layers/mixers/registry.h"
+#include "layers/positions.h"
 
 namespace mixlab {
 
@@ -31,6 +37,8 @@ struct AttentionOptions {
   int64_t n_heads = 1, n_kv_heads = 0;
   int64_t window = 0;  // keys per query row; 0 = every past key
   bool bias = true;
+  std::string positions = "none";  // none | rope | alibi
+  Rope rope;
 };
 
 class MultiHeadAttention : public SequenceMixer {
@@ -45,6 +53,10 @@ class MultiHeadAttention : public SequenceMixer {
     MIXLAB_CHECK(n_kv_heads >= 0 && n_heads % n_kv_heads_ == 0, name_, ".n_kv_heads: ", n_kv_heads, " must divide ",
                  name_, ".n_heads = ", n_heads, " (0 means n_heads; 1 is MQA)");
     MIXLAB_CHECK(window_ >= 0, name_, ".window: ", window_, " must be >= 1");
+    MIXLAB_CHECK(o.positions != "rope" || head_dim_ % 2 == 0, name_, ".positions = rope needs an even head dim, got ",
+                 head_dim_, " (d_model / n_heads)");
+    if (o.positions == "rope") rope_ = o.rope;
+    if (o.positions == "alibi") slopes_ = alibi_slopes(n_heads);
     const int64_t kv_dim = n_kv_heads_ * head_dim_;
     q_proj_ = register_module("q_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
     k_proj_ = register_module("k_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, bias, ctx.init_std));
@@ -58,10 +70,11 @@ class MultiHeadAttention : public SequenceMixer {
   // x (B,T,D) -> (B,T,D)
   Tensor forward(const Tensor& x) override {
     const int64_t B = x.size(0), T = x.size(1);
-    Tensor q = heads(q_proj_->forward(x), B, T, n_heads_);
-    Tensor k = query_heads(heads(k_proj_->forward(x), B, T, n_kv_heads_));
+    Tensor q = rotate(heads(q_proj_->forward(x), B, T, n_heads_), 0);
+    Tensor k = query_heads(rotate(heads(k_proj_->forward(x), B, T, n_kv_heads_), 0));
     Tensor v = query_heads(heads(v_proj_->forward(x), B, T, n_kv_heads_));
     Tensor scores = add(mul(matmul(q, k, false, true), scale()), causal_mask(T, x.dtype()));
+    if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, T, T, 0, 0, x.dtype()));
     Tensor o = matmul(softmax(scores, -1), v);  // (B,H,T,d)
     return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
   }
@@ -73,8 +86,10 @@ class MultiHeadAttention : public SequenceMixer {
     auto& cache = dynamic_cast<KVCache&>(state);
     const int64_t B = x_t.size(0);
     Tensor x = x_t.reshape({B, 1, d_model_});
-    Tensor q = heads(q_proj_->forward(x), B, 1, n_heads_), k = heads(k_proj_->forward(x), B, 1, n_kv_heads_),
-           v = heads(v_proj_->forward(x), B, 1, n_kv_heads_);
+    const int64_t pos = cache.position;
+    Tensor q = rotate(heads(q_proj_->forward(x), B, 1, n_heads_), pos);
+    Tensor k = rotate(heads(k_proj_->forward(x), B, 1, n_kv_heads_), pos);
+    Tensor v = heads(v_proj_->forward(x), B, 1, n_kv_heads_);
     cache.k = cache.k.defined() ? concat({cache.k, k}, 2) : k;
     cache.v = cache.v.defined() ? concat({cache.v, v}, 2) : v;
     if (window_ > 0 && cache.k.size(2) > window_) {  // keep the last W: the window of the next query
@@ -83,7 +98,10 @@ class MultiHeadAttention : public SequenceMixer {
     }
     cache.position++;
     // (B,H,1,t): every cached key is in the past, so no mask.
-    Tensor p = softmax(mul(matmul(q, query_heads(cache.k), false, true), scale()), -1);
+    Tensor scores = mul(matmul(q, query_heads(cache.k), false, true), scale());
+    const int64_t t = cache.k.size(2);  // cached keys hold positions pos-t+1 .. pos
+    if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, 1, t, pos, pos - t + 1, x.dtype()));
+    Tensor p = softmax(scores, -1);
     Tensor o = matmul(p, query_heads(cache.v));
     return out_proj_->forward(o.reshape({B, d_model_}));
   }
@@ -112,6 +130,17 @@ class MultiHeadAttention : public SequenceMixer {
         q[t] = linear(Wq, bq, row);
         k[t] = linear(Wk, bk, row);
         v[t] = linear(Wv, bv, row);
+        if (rope_) {  // rotate dim i with i + d/2 by t·base'^(−2i/d) in every head
+          const double base = rope_->effective_base(d);
+          for (auto* vec : {&q[t], &k[t]})
+            for (size_t h0 = 0; h0 < vec->size(); h0 += d)
+              for (int64_t i = 0; i < d / 2; ++i) {
+                const double a = static_cast<double>(t) * std::pow(base, -2.0 * i / d);
+                const double x1 = (*vec)[h0 + i], x2 = (*vec)[h0 + i + d / 2];
+                (*vec)[h0 + i] = x1 * std::cos(a) - x2 * std::sin(a);
+                (*vec)[h0 + i + d / 2] = x2 * std::cos(a) + x1 * std::sin(a);
+              }
+        }
       }
       for (int64_t t = 0; t < T; ++t) {
         std::vector<double> concat_heads(D, 0.0);
@@ -122,7 +151,7 @@ class MultiHeadAttention : public SequenceMixer {
           for (int64_t j = first; j <= t; ++j) {
             double dot = 0;
             for (int64_t i = 0; i < d; ++i) dot += q[t][h * d + i] * k[j][(h / group) * d + i];
-            s[j] = dot / std::sqrt(static_cast<double>(d));
+            s[j] = dot / std::sqrt(static_cast<double>(d)) - (slopes_.empty() ? 0.0 : slopes_[h] * (t - j));
             mx = std::max(mx, s[j]);
           }
           double z = 0;
@@ -153,6 +182,8 @@ class MultiHeadAttention : public SequenceMixer {
     return index_select(kv, 1, kv_index_);
   }
   double scale() const { return 1.0 / std::sqrt(static_cast<double>(head_dim_)); }
+  // (B, h, T, d) at positions first.. -> RoPE-rotated (unchanged without rope)
+  Tensor rotate(const Tensor& x, int64_t first) const { return rope_ ? rope_->apply(x, first) : x; }
 
   // (T, T): 0 where query i may see key j (j <= i, and i - j < W with a
   // window), -inf elsewhere. Cached per (T, dtype).
@@ -169,6 +200,8 @@ class MultiHeadAttention : public SequenceMixer {
 
   std::string name_;
   int64_t d_model_, n_heads_, n_kv_heads_, head_dim_, window_;
+  std::optional<Rope> rope_;    // set with positions = rope
+  std::vector<double> slopes_;  // ALiBi slopes, with positions = alibi
   mutable Tensor kv_index_;  // i64 (H): the KV head of each query head
   std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, out_proj_;
   Tensor mask_;
@@ -185,6 +218,11 @@ void add_attention_options(po::options_description& o, const std::string& name, 
       "key/value heads (GQA): must divide n_heads; 1 = MQA; 0 = n_heads (plain MHA)")(
       (name + ".bias").c_str(), po::value<bool>()->default_value(true, "true"),
       "biases in the q/k/v/out projections (Zoology: true)");
+  o.add_options()((name + ".positions").c_str(), po::value<std::string>()->default_value("none"),
+                  "none | rope | alibi (learned absolute positions: model.positions)")(
+      (name + ".rope_base").c_str(), po::value<double>()->default_value(10000.0), "RoPE base of the angles")(
+      (name + ".rope_ntk_factor").c_str(), po::value<double>()->default_value(1.0),
+      "NTK-aware context extension by this factor: base' = base·s^(d/(d-2)); 1 = off");
   if (windowed)
     o.add_options()((name + ".window").c_str(), po::value<int64_t>()->default_value(16),
                     "keys each query sees: itself and the W-1 before it");
@@ -196,6 +234,13 @@ AttentionOptions read_attention_options(const po::variables_map& vm, const std::
   o.n_heads = option<int64_t>(vm, name + ".n_heads");
   o.n_kv_heads = option<int64_t>(vm, name + ".n_kv_heads");
   o.bias = option<bool>(vm, name + ".bias");
+  o.positions = option<std::string>(vm, name + ".positions");
+  MIXLAB_CHECK(o.positions == "none" || o.positions == "rope" || o.positions == "alibi", name, ".positions = '",
+               o.positions, "' is not allowed (allowed: none, rope, alibi)");
+  o.rope.base = option<double>(vm, name + ".rope_base");
+  o.rope.ntk_factor = option<double>(vm, name + ".rope_ntk_factor");
+  MIXLAB_CHECK(o.rope.base > 1, name, ".rope_base = ", o.rope.base, " must be > 1");
+  MIXLAB_CHECK(o.rope.ntk_factor >= 1, name, ".rope_ntk_factor = ", o.rope.ntk_factor, " must be >= 1");
   if (windowed) {
     o.window = option<int64_t>(vm, name + ".window");
     MIXLAB_CHECK(o.window >= 1, name, ".window: ", o.window, " must be >= 1");
@@ -214,7 +259,9 @@ MixerSpec mha_mixer_spec() {
         return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "mha", false), gen);
       },
       {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}, {"mha.n_heads=4", "mha.n_kv_heads=2"},
-       {"mha.n_heads=4", "mha.n_kv_heads=1"}},
+       {"mha.n_heads=4", "mha.n_kv_heads=1"}, {"mha.n_heads=2", "mha.positions=rope"},
+       {"mha.n_heads=2", "mha.n_kv_heads=1", "mha.positions=rope", "mha.rope_ntk_factor=4", "mha.rope_base=500"},
+       {"mha.n_heads=4", "mha.positions=alibi"}},
   };
 }
 
@@ -226,7 +273,8 @@ MixerSpec swa_mixer_spec() {
       [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "swa", true), gen);
       },
-      {{"swa.window=2"}, {"swa.window=3", "swa.n_heads=2"}, {"swa.window=4", "swa.n_heads=4", "swa.n_kv_heads=2"}},
+      {{"swa.window=2"}, {"swa.window=3", "swa.n_heads=2"}, {"swa.window=4", "swa.n_heads=4", "swa.n_kv_heads=2"},
+       {"swa.window=3", "swa.n_heads=2", "swa.positions=rope"}, {"swa.window=3", "swa.n_heads=2", "swa.positions=alibi"}},
   };
 }
 

@@ -1,0 +1,60 @@
+#include "layers/positions.h"
+
+#include <cmath>
+
+#include "autograd/ops.h"
+
+namespace mixlab {
+
+double Rope::effective_base(int64_t d) const {
+  return ntk_factor == 1.0 ? base : base * std::pow(ntk_factor, static_cast<double>(d) / static_cast<double>(d - 2));
+}
+
+std::pair<Tensor, Tensor> Rope::tables(int64_t T, int64_t d, int64_t first, DType dtype) const {
+  MIXLAB_CHECK(d % 2 == 0 && d >= 2, "RoPE needs an even head dimension, got ", d);
+  const double b = effective_base(d);
+  std::vector<double> c(T * d), s(T * d);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < d / 2; ++i) {
+      const double angle = static_cast<double>(first + t) * std::pow(b, -2.0 * static_cast<double>(i) / d);
+      c[t * d + i] = c[t * d + i + d / 2] = std::cos(angle);
+      s[t * d + i] = s[t * d + i + d / 2] = std::sin(angle);
+    }
+  return {Tensor::from_vector(c, {T, d}, dtype), Tensor::from_vector(s, {T, d}, dtype)};
+}
+
+Tensor Rope::apply(const Tensor& x, int64_t first) const {
+  const int64_t T = x.size(-2), d = x.size(-1);
+  auto [cos, sin] = tables(T, d, first, x.dtype());
+  // rotate_half(x) = (−x2, x1) for x = (x1, x2)
+  Tensor rotated = concat({neg(slice(x, -1, d / 2, d)), slice(x, -1, 0, d / 2)}, -1);
+  return add(mul(x, cos), mul(rotated, sin));
+}
+
+std::vector<double> alibi_slopes(int64_t n) {
+  auto power_of_two = [](int64_t h) {
+    std::vector<double> m(h);
+    for (int64_t i = 0; i < h; ++i) m[i] = std::pow(2.0, -8.0 * static_cast<double>(i + 1) / static_cast<double>(h));
+    return m;
+  };
+  int64_t p = 1;
+  while (p * 2 <= n) p *= 2;
+  std::vector<double> m = power_of_two(p);
+  if (p == n) return m;
+  const std::vector<double> extra = power_of_two(2 * p);
+  for (int64_t i = 0; static_cast<int64_t>(m.size()) < n; i += 2) m.push_back(extra[i]);
+  return m;
+}
+
+Tensor alibi_bias(const std::vector<double>& slopes, int64_t Tq, int64_t Tk, int64_t first_query, int64_t first_key,
+                  DType dtype) {
+  const int64_t H = static_cast<int64_t>(slopes.size());
+  std::vector<double> b(H * Tq * Tk);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < Tq; ++i)
+      for (int64_t j = 0; j < Tk; ++j)
+        b[(h * Tq + i) * Tk + j] = -slopes[h] * static_cast<double>((first_query + i) - (first_key + j));
+  return Tensor::from_vector(b, {H, Tq, Tk}, dtype);
+}
+
+}  // namespace mixlab
