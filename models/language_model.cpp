@@ -1,5 +1,7 @@
 #include "models/language_model.h"
 
+#include <cmath>
+
 #include "autograd/ops.h"
 #include "layers/feedforward.h"
 #include "layers/init.h"
@@ -73,12 +75,24 @@ LanguageModel::LanguageModel(const ModelConfig& cfg, int64_t vocab, int64_t max_
     lm_head = register_module("lm_head", std::make_shared<Linear>(cfg.d_model, vocab, gen, false, cfg.init_std));
 }
 
+Tensor sinusoidal_positions(int64_t T, int64_t D, int64_t first, DType dtype) {
+  std::vector<double> pe(T * D);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < D; ++i) {
+      const double angle = static_cast<double>(first + t) / std::pow(10000.0, static_cast<double>(i - i % 2) / D);
+      pe[t * D + i] = i % 2 == 0 ? std::sin(angle) : std::cos(angle);
+    }
+  return Tensor::from_vector(pe, {T, D}, dtype);
+}
+
 const Block& LanguageModel::block(size_t i) const { return static_cast<const Block&>(*(*blocks)[i]); }
 
 Tensor LanguageModel::embed_tokens(const Tensor& ids, int64_t first_position) const {
   Tensor x = embed->forward(ids);  // (..., T, D)
-  if (!pos_embed) return x;
   const int64_t T = ids.size(-1);
+  if (config.positions == "sinusoidal")
+    return add(x, sinusoidal_positions(T, config.d_model, first_position, x.dtype()).to(x.device()));
+  if (!pos_embed) return x;
   MIXLAB_CHECK(first_position + T <= max_seq_len, "LanguageModel: position ", first_position + T - 1,
                " exceeds the learned positions (max_seq_len ", max_seq_len, ")");
   std::vector<int64_t> pos(T);

@@ -1,5 +1,5 @@
 #pragma once
-// LanguageModel: token embedding (+ learned absolute positions) -> n_layers
+// LanguageModel: token embedding (+ learned or sinusoidal absolute positions) -> n_layers
 // pre-norm residual blocks -> final norm -> LM head (tied to the embedding by
 // default). Block: x += mixer(norm1(x)); x += ffn(norm2(x)). Layer i's mixer
 // is pattern[i % len(pattern)]. docs/model.md has the exact architecture.
@@ -13,6 +13,10 @@
 #include "models/model_config.h"
 
 namespace mixlab {
+
+// Vaswani et al.'s fixed positions (T, D) for positions first..first+T-1:
+// PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(p / 10000^(2i/D)).
+Tensor sinusoidal_positions(int64_t T, int64_t D, int64_t first, DType dtype);
 
 class Block : public Module {
  public:

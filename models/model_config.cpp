@@ -30,7 +30,7 @@ void ModelConfig::add_options(po::options_description& desc) {
       ("model.ffn", po::value<std::string>()->default_value(d.ffn), "none | mlp (GELU) | swiglu")
       ("model.ffn_mult", po::value<int64_t>()->default_value(d.ffn_mult), "ffn hidden width = ffn_mult * d_model")
       ("model.positions", po::value<std::string>()->default_value(d.positions),
-       "none | learned (absolute position embedding)")
+       "none | learned | sinusoidal (absolute positions added to the embedding; RoPE/ALiBi are mixer options)")
       ("model.tie_embeddings", po::value<bool>()->default_value(d.tie_embeddings, d.tie_embeddings ? "true" : "false"), "LM head shares the embedding")
       ("model.embed_dropout", po::value<double>()->default_value(d.embed_dropout), "dropout after the embedding")
       ("model.init_std", po::value<double>()->default_value(d.init_std),
@@ -76,7 +76,7 @@ ModelConfig ModelConfig::from_options(const po::variables_map& vm) {
   }
   require_one_of("model.norm", c.norm, {"layernorm", "rmsnorm"});
   require_one_of("model.ffn", c.ffn, {"none", "mlp", "swiglu"});
-  require_one_of("model.positions", c.positions, {"none", "learned"});
+  require_one_of("model.positions", c.positions, {"none", "learned", "sinusoidal"});
   MIXLAB_CHECK(c.ffn_mult > 0, "model.ffn_mult = ", c.ffn_mult, " must be > 0");
   MIXLAB_CHECK(c.norm_eps >= 0, "model.norm_eps = ", c.norm_eps, " must be >= 0");
   MIXLAB_CHECK(c.embed_dropout >= 0 && c.embed_dropout < 1, "model.embed_dropout = ", c.embed_dropout,

@@ -15,7 +15,7 @@ struct ModelConfig {
   double norm_eps = 1e-5;
   std::string ffn = "none";                    // none | mlp | swiglu
   int64_t ffn_mult = 4;                        // hidden = ffn_mult · d_model
-  std::string positions = "none";              // none | learned (absolute, added to the embedding)
+  std::string positions = "none";              // none | learned | sinusoidal (absolute, added to the embedding)
   bool tie_embeddings = true;
   double embed_dropout = 0.0;
   double init_std = 0.02;

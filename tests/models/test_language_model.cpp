@@ -1,0 +1,69 @@
+#include <catch2/catch.hpp>
+
+#include "autograd/ops.h"
+#include "layers/init.h"
+#include "layers/mixers/registry.h"
+#include "models/language_model.h"
+#include "tests/autograd/gradcheck.h"
+
+using namespace mixlab;
+
+namespace {
+
+po::options_description all_options() {
+  po::options_description d;
+  ModelConfig::add_options(d);
+  d.add(mixer_options());
+  return d;
+}
+
+std::unique_ptr<LanguageModel> build(const std::vector<std::string>& args) {
+  const po::variables_map vm = parse_options(all_options(), args);
+  auto m = std::make_unique<LanguageModel>(ModelConfig::from_options(vm), 50, 32, vm, 7);
+  m->to(DType::F64);
+  Generator gen(3);
+  for (const Tensor& p : m->parameters()) uniform_(p, -0.3, 0.3, gen);
+  m->eval();
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("language model: step-by-step decoding equals the full forward", "[models]") {
+  const std::vector<std::vector<std::string>> configs = {
+      {"model.d_model=16", "model.pattern=mha", "model.positions=learned"},
+      {"model.d_model=16", "model.n_layers=3", "model.pattern=shortconv,mha,swa", "model.positions=sinusoidal",
+       "swa.window=3", "model.ffn=swiglu", "model.norm=rmsnorm"},
+      {"model.d_model=16", "model.pattern=mha", "mha.n_heads=4", "mha.n_kv_heads=2", "mha.positions=rope",
+       "model.ffn=mlp", "model.tie_embeddings=false"},
+      {"model.d_model=16", "model.pattern=swa,mha", "swa.positions=alibi", "swa.n_heads=2", "swa.window=4"},
+  };
+  const int64_t B = 2, T = 9;
+  for (const auto& args : configs) {
+    std::string label;
+    for (const auto& a : args) label += a + " ";
+    INFO(label);
+    auto m = build(args);
+    NoGradGuard no_grad;
+    Generator gen(11);
+    std::vector<int64_t> ids(B * T);
+    for (auto& id : ids) id = static_cast<int64_t>(Tensor::uniform({1}, gen, 0, 50, DType::F64).item());
+    const Tensor all = Tensor::from_indices(ids, {B, T});
+    const Tensor full = m->forward(all);  // (B, T, V)
+    auto state = m->init_state(B);
+    std::vector<Tensor> rows;
+    for (int64_t t = 0; t < T; ++t) {
+      Tensor logits = m->step(slice(all, 1, t, t + 1).reshape({B}), state);
+      rows.push_back(logits.reshape({B, 1, -1}));
+    }
+    CHECK(testing::rel_err(full.to_vector(), concat(rows, 1).to_vector()) < 1e-12);
+  }
+}
+
+TEST_CASE("language model: sinusoidal positions follow Vaswani et al.", "[models]") {
+  const std::vector<double> pe = sinusoidal_positions(3, 4, 2, DType::F64).to_vector();
+  CHECK(pe[0] == Approx(std::sin(2.0)));                  // p=2, i=0
+  CHECK(pe[1] == Approx(std::cos(2.0)));                  // p=2, i=1
+  CHECK(pe[4 + 2] == Approx(std::sin(3.0 / 100.0)));      // p=3, i=2: 10000^(2/4) = 100
+  CHECK(pe[8 + 3] == Approx(std::cos(4.0 / 100.0)));      // p=4, i=3
+}
