@@ -1,6 +1,7 @@
 #pragma once
 // Every differentiable op, grouped by kind. Each op's forward and backward sit
 // side by side in autograd/ops/<kind>.cpp.
+#include "autograd/ops/attention.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/nn.h"

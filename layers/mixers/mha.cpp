@@ -1,9 +1,10 @@
-// `mha`: causal softmax multi-head attention (MIXERS.md §1), composed from
-// primitive ops: q/k/v projections, scores = q kᵀ/√d with a causal mask,
+// `mha`: causal softmax multi-head attention (MIXERS.md §1):
+// q/k/v projections, scores = q kᵀ/√d with a causal mask,
 // softmax in the input dtype, o = P v, output projection. GQA/MQA through
 // mha.n_kv_heads: query head h reads KV head ⌊h / (H/Hkv)⌋ (HF repeat_kv's
-// convention). The fused (flash) kernel comes with the attention issue; this
-// is the straightforward O(T²)-memory form.
+// convention). By default the scores go through the fused flash kernel
+// (autograd/ops/attention.h, O(T) memory); <name>.kernel = plain composes
+// matmul, mask and softmax instead (T×T scores), kept as a cross-check.
 //
 // `swa` is the same attention with a causal sliding window of W keys (MIXERS.md
 // §2): row i attends keys max(0, i−W+1) .. i, exactly min(i+1, W) of them
@@ -39,13 +40,14 @@ struct AttentionOptions {
   bool bias = true;
   std::string positions = "none";  // none | rope | alibi
   Rope rope;
+  bool fused = true;  // the flash kernel; false = the plain composition (O(T²) scores)
 };
 
 class MultiHeadAttention : public SequenceMixer {
  public:
   MultiHeadAttention(const MixerContext& ctx, const AttentionOptions& o, Generator& gen)
       : name_(o.name), d_model_(ctx.d_model), n_heads_(o.n_heads), n_kv_heads_(o.n_kv_heads > 0 ? o.n_kv_heads : o.n_heads),
-        head_dim_(o.n_heads > 0 ? ctx.d_model / o.n_heads : 0), window_(o.window) {
+        head_dim_(o.n_heads > 0 ? ctx.d_model / o.n_heads : 0), window_(o.window), fused_(o.fused) {
     const int64_t n_heads = o.n_heads, n_kv_heads = o.n_kv_heads;
     const bool bias = o.bias;
     MIXLAB_CHECK(n_heads > 0 && ctx.d_model % n_heads == 0, name_, ".n_heads: d_model ", ctx.d_model,
@@ -71,11 +73,16 @@ class MultiHeadAttention : public SequenceMixer {
   Tensor forward(const Tensor& x) override {
     const int64_t B = x.size(0), T = x.size(1);
     Tensor q = rotate(heads(q_proj_->forward(x), B, T, n_heads_), 0);
-    Tensor k = query_heads(rotate(heads(k_proj_->forward(x), B, T, n_kv_heads_), 0));
-    Tensor v = query_heads(heads(v_proj_->forward(x), B, T, n_kv_heads_));
-    Tensor scores = add(mul(matmul(q, k, false, true), scale()), causal_mask(T, x.dtype()));
-    if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, T, T, 0, 0, x.dtype()));
-    Tensor o = matmul(softmax(scores, -1), v);  // (B,H,T,d)
+    Tensor k = rotate(heads(k_proj_->forward(x), B, T, n_kv_heads_), 0);
+    Tensor v = heads(v_proj_->forward(x), B, T, n_kv_heads_);
+    Tensor o;  // (B,H,T,d)
+    if (fused_) {
+      o = flash_attention(q, k, v, {.causal = true, .window = window_, .scale = scale(), .alibi_slopes = slopes_});
+    } else {
+      Tensor scores = add(mul(matmul(q, query_heads(k), false, true), scale()), causal_mask(T, x.dtype()));
+      if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, T, T, 0, 0, x.dtype()));
+      o = matmul(softmax(scores, -1), query_heads(v));
+    }
     return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
   }
 
@@ -200,6 +207,7 @@ class MultiHeadAttention : public SequenceMixer {
 
   std::string name_;
   int64_t d_model_, n_heads_, n_kv_heads_, head_dim_, window_;
+  bool fused_;
   std::optional<Rope> rope_;    // set with positions = rope
   std::vector<double> slopes_;  // ALiBi slopes, with positions = alibi
   mutable Tensor kv_index_;  // i64 (H): the KV head of each query head
@@ -222,7 +230,9 @@ void add_attention_options(po::options_description& o, const std::string& name, 
                   "none | rope | alibi (learned absolute positions: model.positions)")(
       (name + ".rope_base").c_str(), po::value<double>()->default_value(10000.0), "RoPE base of the angles")(
       (name + ".rope_ntk_factor").c_str(), po::value<double>()->default_value(1.0),
-      "NTK-aware context extension by this factor: base' = base·s^(d/(d-2)); 1 = off");
+      "NTK-aware context extension by this factor: base' = base·s^(d/(d-2)); 1 = off")(
+      (name + ".kernel").c_str(), po::value<std::string>()->default_value("fused"),
+      "fused (tiled online-softmax kernel, O(T) memory) | plain (composition of ops, T×T scores)");
   if (windowed)
     o.add_options()((name + ".window").c_str(), po::value<int64_t>()->default_value(16),
                     "keys each query sees: itself and the W-1 before it");
@@ -237,6 +247,10 @@ AttentionOptions read_attention_options(const po::variables_map& vm, const std::
   o.positions = option<std::string>(vm, name + ".positions");
   MIXLAB_CHECK(o.positions == "none" || o.positions == "rope" || o.positions == "alibi", name, ".positions = '",
                o.positions, "' is not allowed (allowed: none, rope, alibi)");
+  const std::string kernel = option<std::string>(vm, name + ".kernel");
+  MIXLAB_CHECK(kernel == "fused" || kernel == "plain", name, ".kernel = '", kernel,
+               "' is not allowed (allowed: fused, plain)");
+  o.fused = kernel == "fused";
   o.rope.base = option<double>(vm, name + ".rope_base");
   o.rope.ntk_factor = option<double>(vm, name + ".rope_ntk_factor");
   MIXLAB_CHECK(o.rope.base > 1, name, ".rope_base = ", o.rope.base, " must be > 1");
@@ -259,6 +273,7 @@ MixerSpec mha_mixer_spec() {
         return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "mha", false), gen);
       },
       {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}, {"mha.n_heads=4", "mha.n_kv_heads=2"},
+       {"mha.kernel=plain"}, {"mha.kernel=plain", "mha.n_heads=4", "mha.n_kv_heads=2", "mha.positions=alibi"},
        {"mha.n_heads=4", "mha.n_kv_heads=1"}, {"mha.n_heads=2", "mha.positions=rope"},
        {"mha.n_heads=2", "mha.n_kv_heads=1", "mha.positions=rope", "mha.rope_ntk_factor=4", "mha.rope_base=500"},
        {"mha.n_heads=4", "mha.positions=alibi"}},
@@ -274,7 +289,8 @@ MixerSpec swa_mixer_spec() {
         return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "swa", true), gen);
       },
       {{"swa.window=2"}, {"swa.window=3", "swa.n_heads=2"}, {"swa.window=4", "swa.n_heads=4", "swa.n_kv_heads=2"},
-       {"swa.window=3", "swa.n_heads=2", "swa.positions=rope"}, {"swa.window=3", "swa.n_heads=2", "swa.positions=alibi"}},
+       {"swa.window=3", "swa.n_heads=2", "swa.positions=rope"}, {"swa.window=3", "swa.n_heads=2", "swa.positions=alibi"},
+       {"swa.window=3", "swa.kernel=plain"}},
   };
 }
 

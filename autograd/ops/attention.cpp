@@ -1,0 +1,51 @@
+// Fused attention: forward saves only the output and one log-sum-exp per
+// row; backward recomputes the probabilities tile by tile.
+#include "autograd/ops/attention.h"
+
+#include "autograd/ops/op_util.h"
+#include "autograd/tape.h"
+#include "kernels/cpu/flash_attention.h"
+
+namespace mixlab {
+
+using namespace ops_detail;
+
+// q (B,H,Tq,d), k (B,Hkv,Tk,d), v (B,Hkv,Tk,d) -> out (B,H,Tq,d)
+Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask) {
+  check_float_compatible("flash_attention", {q, k, v});
+  require_cpu("flash_attention", q);
+  MIXLAB_CHECK(q.ndim() == 4 && k.ndim() == 4 && v.ndim() == 4 && k.shape() == v.shape() && q.size(0) == k.size(0) &&
+                   q.size(3) == k.size(3) && k.size(1) > 0 && q.size(1) % k.size(1) == 0,
+               "flash_attention: q ", q.shape().str(), " must be (B,H,Tq,d) and k, v ", k.shape().str(), " and ",
+               v.shape().str(), " (B,Hkv,Tk,d) with Hkv dividing H");
+  MIXLAB_CHECK(q.size(3) <= 256, "flash_attention: head dim ", q.size(3), " exceeds 256");
+  MIXLAB_CHECK(mask.alibi_slopes.empty() || static_cast<int64_t>(mask.alibi_slopes.size()) == q.size(1),
+               "flash_attention: ", mask.alibi_slopes.size(), " ALiBi slopes for ", q.size(1), " heads");
+  MIXLAB_CHECK(!mask.causal || q.size(2) <= k.size(2), "flash_attention: causal with more queries (", q.size(2),
+               ") than keys (", k.size(2), ")");
+  const cpu::FlashAttentionShape shape{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
+  const cpu::FlashAttentionMask m{mask.causal, mask.window, mask.scale, mask.alibi_slopes};
+  Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
+  Tensor lse = Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device());
+  MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
+    cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
+                                 out.data<scalar_t>(), lse.data<scalar_t>());
+  });
+  if (needs_grad({q, k, v})) {
+    Tensor sq = saved(q), sk = saved(k), sv = saved(v), so = saved(out);
+    record("flash_attention", out, {q, k, v}, [=](const Tensor& g) {
+      Tensor dq = Tensor::empty(sq.shape(), sq.dtype(), sq.device());
+      Tensor dk = Tensor::empty(sk.shape(), sk.dtype(), sk.device());
+      Tensor dv = Tensor::empty(sv.shape(), sv.dtype(), sv.device());
+      MIXLAB_DISPATCH_FLOAT(sq.dtype(), "flash_attention", [&] {
+        cpu::flash_attention_backward(shape, m, sq.data<scalar_t>(), sk.data<scalar_t>(), sv.data<scalar_t>(),
+                                      so.data<scalar_t>(), lse.data<scalar_t>(), g.data<scalar_t>(),
+                                      dq.data<scalar_t>(), dk.data<scalar_t>(), dv.data<scalar_t>());
+      });
+      return std::vector<Tensor>{dq, dk, dv};
+    });
+  }
+  return out;
+}
+
+}  // namespace mixlab

@@ -1,0 +1,21 @@
+#pragma once
+// Fused scaled-dot-product attention (kernels/cpu/flash_attention.h): tiled,
+// online softmax, O(T) memory, hand-written backward.
+#include <vector>
+
+#include "autograd/tensor.h"
+
+namespace mixlab {
+
+struct AttentionMaskSpec {
+  bool causal = true;                // key j visible iff j <= i + (Tk - Tq)
+  int64_t window = 0;                // and i + (Tk - Tq) - j < window; 0 = none
+  double scale = 1.0;                // on q·k
+  std::vector<double> alibi_slopes;  // one per query head; empty = none
+};
+
+// q (B,H,Tq,d), k and v (B,Hkv,Tk,d) with H a multiple of Hkv -> (B,H,Tq,d).
+// Query head h reads KV head h / (H / Hkv).
+Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask);
+
+}  // namespace mixlab
