@@ -32,6 +32,11 @@ template <typename T>
 void mask_tile(const FlashAttentionShape& s, const FlashAttentionMask& m, double slope, int64_t i0, int64_t j0,
                Mat<T>& S) {
   const int64_t offset = s.Tk - s.Tq;
+  // Most tiles lie wholly inside every row's visible range: nothing to do.
+  const int64_t first_pos = i0 + offset, last_pos = i0 + S.rows() - 1 + offset, last_key = j0 + S.cols() - 1;
+  const bool all_visible =
+      (!m.causal || last_key <= first_pos) && (m.window == 0 || last_pos - j0 < m.window);
+  if (all_visible && slope == 0.0) return;
   const T neg_inf = -std::numeric_limits<T>::infinity();
   for (int64_t r = 0; r < S.rows(); ++r) {
     const int64_t pos = i0 + r + offset;
