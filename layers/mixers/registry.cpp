@@ -9,12 +9,14 @@ namespace mixlab {
 MixerSpec mha_mixer_spec();
 MixerSpec shortconv_mixer_spec();
 MixerSpec swa_mixer_spec();
+MixerSpec linear_attn_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
       mha_mixer_spec(),
       shortconv_mixer_spec(),
       swa_mixer_spec(),
+      linear_attn_mixer_spec(),
   };
   return registry;
 }
