@@ -58,11 +58,12 @@ int run_attention_benchmark(const Args& args) {
   namespace po = boost::program_options;
   po::options_description options("mixlab bench attention [options]");
   options.add_options()("help,h", "print this help")("threads", po::value<int>()->default_value(omp_get_max_threads()),
-                                                      "threads")("quick", "T up to 1k only");
+                                                      "threads")("quick", "T up to 1k only")(
+      "length", po::value<int64_t>(), "only this sequence length");
   po::variables_map vm;
   parse_args("bench attention", args, options, nullptr, vm);
   if (vm.count("help")) {
-    std::printf("usage: mixlab bench attention [--threads N] [--quick]\n");
+    std::printf("usage: mixlab bench attention [--threads N] [--quick] [--length T]\n");
     return 0;
   }
   const int threads = vm["threads"].as<int>();
@@ -73,8 +74,12 @@ int run_attention_benchmark(const Args& args) {
               threads, peak.gflops);
   std::printf("%6s %4s %7s | %10s %9s %7s %10s | %10s %9s %10s\n", "T", "d", "causal", "fused ms", "GFLOP/s", "%peak",
               "mem MiB", "plain ms", "GFLOP/s", "mem MiB");
-  const std::vector<int64_t> lengths = vm.count("quick") ? std::vector<int64_t>{256, 1024}
-                                                        : std::vector<int64_t>{256, 1024, 4096, 16384};
+  std::vector<int64_t> lengths = vm.count("quick") ? std::vector<int64_t>{256, 1024}
+                                                  : std::vector<int64_t>{256, 1024, 2048, 4096, 16384};
+  if (vm.count("length")) {
+    if (vm["length"].as<int64_t>() < 1) throw UsageError("bench attention: --length must be >= 1");
+    lengths = {vm["length"].as<int64_t>()};
+  }
   for (int64_t T : lengths)
     for (int64_t d : {64, 128})
       for (bool causal : {true, false}) {
