@@ -6,7 +6,8 @@ tensor names) and checks that `mixlab forward` gives the same logits.
     python3 scripts/peer/torch_model.py compare RUN_DIR [--mixlab build/mixlab]
 
 Needs torch and safetensors (pip); without them it says so and exits 0, so it
-never blocks a test run. Supports the mixers mha and shortconv."""
+never blocks a test run. Supports the mixers mha (without RoPE/ALiBi) and shortconv, and learned or
+no absolute positions."""
 import argparse
 import configparser
 import math
@@ -77,6 +78,8 @@ class Block(nn.Module):
         norm = (lambda: nn.LayerNorm(d, eps=eps)) if m["norm"] == "layernorm" else (lambda: nn.RMSNorm(d, eps=eps))
         self.norm1 = norm()
         if mixer == "mha":
+            if cfg["mha"].get("positions", "none") != "none":
+                raise SystemExit("torch_model.py: mha.positions (rope/alibi) has no PyTorch port here")
             self.mixer = MHA(d, int(cfg["mha"]["n_heads"]), int(cfg["mha"].get("n_kv_heads", "0")),
                              flag(cfg["mha"]["bias"]))
         elif mixer == "shortconv":
@@ -111,6 +114,8 @@ class LanguageModel(nn.Module):
         d, eps = int(m["d_model"]), float(m["norm_eps"])
         pattern = [p.strip() for p in m["pattern"].split(",")]
         self.embed = nn.Embedding(vocab, d)
+        if m["positions"] not in ("none", "learned"):
+            raise SystemExit(f"torch_model.py: model.positions = {m['positions']} has no PyTorch port here")
         self.pos_embed = nn.Embedding(max_len, d) if m["positions"] == "learned" else None
         self.blocks = nn.ModuleList(Block(cfg, pattern[i % len(pattern)]) for i in range(int(m["n_layers"])))
         self.norm_f = nn.LayerNorm(d, eps=eps) if m["norm"] == "layernorm" else nn.RMSNorm(d, eps=eps)
