@@ -10,6 +10,7 @@ MixerSpec mha_mixer_spec();
 MixerSpec shortconv_mixer_spec();
 MixerSpec swa_mixer_spec();
 MixerSpec linear_attn_mixer_spec();
+MixerSpec retnet_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -17,6 +18,7 @@ const std::vector<MixerSpec>& mixer_registry() {
       shortconv_mixer_spec(),
       swa_mixer_spec(),
       linear_attn_mixer_spec(),
+      retnet_mixer_spec(),
   };
   return registry;
 }
