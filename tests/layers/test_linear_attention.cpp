@@ -9,40 +9,14 @@
 #include "layers/init.h"
 #include "layers/mixers/registry.h"
 #include "tests/autograd/gradcheck.h"
+#include "tests/layers/mixer_forms.h"
 
 using namespace mixlab;
 
 namespace {
 
 std::shared_ptr<SequenceMixer> make_la(int64_t d_model, std::vector<std::string> args) {
-  MixerContext ctx;
-  ctx.d_model = d_model;
-  ctx.n_layers = 2;
-  Generator gen(11);
-  auto m = find_mixer("linear_attn").make(parse_options(mixer_options(), args), ctx, gen);
-  m->to(DType::F64);
-  Generator pgen(29);
-  for (const Tensor& p : m->parameters()) uniform_(p, -0.5, 0.5, pgen);
-  return m;
-}
-
-struct Result {
-  std::vector<double> out;
-  std::vector<std::vector<double>> grads;  // input first, then each parameter
-};
-
-Result run(SequenceMixer& m, const Tensor& x_in, const Tensor& w) {
-  Tensor x = x_in.detach();
-  x.requires_grad_(true);
-  m.zero_grad();
-  Tensor y = m.forward(x);
-  y.backward(w);
-  Result r{y.to_vector(), {x.grad().to_vector()}};
-  for (const Tensor& p : m.parameters()) {
-    REQUIRE(p.grad().defined());
-    r.grads.push_back(p.grad().to_vector());
-  }
-  return r;
+  return testing::make_f64_mixer("linear_attn", d_model, args, 11);
 }
 
 }  // namespace
@@ -72,16 +46,11 @@ TEST_CASE("linear_attn: chunked, parallel and recurrent forms agree on outputs a
         Tensor x = Tensor::randn({B, T, D}, gen, DType::F64);
         Tensor w = Tensor::uniform({B, T, D}, gen, -1.0, 1.0, DType::F64);
         auto chunked = with("chunked"), parallel = with("parallel"), recurrent = with("recurrent");
-        const Result rc = run(*chunked, x, w), rp = run(*parallel, x, w), rr = run(*recurrent, x, w);
-        CHECK(testing::rel_err(rp.out, rc.out) < 1e-12);
-        CHECK(testing::rel_err(rp.out, rr.out) < 1e-12);
-        REQUIRE(rc.grads.size() == rp.grads.size());
-        REQUIRE(rr.grads.size() == rp.grads.size());
-        for (size_t i = 0; i < rp.grads.size(); ++i) {
-          INFO("gradient " << i << " (0 = input)");
-          CHECK(testing::rel_err(rp.grads[i], rc.grads[i]) < 1e-11);
-          CHECK(testing::rel_err(rp.grads[i], rr.grads[i]) < 1e-11);
-        }
+        using testing::forward_backward;
+        const auto rc = forward_backward(*chunked, x, w), rp = forward_backward(*parallel, x, w),
+                   rr = forward_backward(*recurrent, x, w);
+        testing::check_same_outcome(rp, rc, 1e-12, 1e-11);
+        testing::check_same_outcome(rp, rr, 1e-12, 1e-11);
         // Decoding through the recurrent state matches the full forward.
         NoGradGuard no_grad;
         auto state = chunked->init_state(B);

@@ -9,49 +9,18 @@
 #include "layers/init.h"
 #include "layers/mixers/registry.h"
 #include "tests/autograd/gradcheck.h"
+#include "tests/layers/mixer_forms.h"
 
 using namespace mixlab;
 
 namespace {
 
 std::shared_ptr<SequenceMixer> make_retnet(int64_t d_model, const std::vector<std::string>& args) {
-  MixerContext ctx;
-  ctx.d_model = d_model;
-  ctx.n_layers = 2;
-  Generator gen(7);
-  auto m = find_mixer("retnet").make(parse_options(mixer_options(), args), ctx, gen);
-  m->to(DType::F64);
-  Generator pgen(31);  // larger than the init so no term is negligible
-  for (const Tensor& p : m->parameters()) uniform_(p, -0.5, 0.5, pgen);
-  return m;
+  return testing::make_f64_mixer("retnet", d_model, args, 7);
 }
 
-struct Outcome {
-  std::vector<double> out;
-  std::vector<std::vector<double>> grads;  // input first, then each parameter
-};
-
-Outcome forward_backward(SequenceMixer& m, const Tensor& x_in, const Tensor& w) {
-  Tensor x = x_in.detach();
-  x.requires_grad_(true);
-  m.zero_grad();
-  Tensor y = m.forward(x);
-  y.backward(w);
-  Outcome r{y.to_vector(), {x.grad().to_vector()}};
-  for (const Tensor& p : m.parameters()) {
-    REQUIRE(p.grad().defined());
-    r.grads.push_back(p.grad().to_vector());
-  }
-  return r;
-}
-
-void check_same(const Outcome& a, const Outcome& b) {
-  CHECK(testing::rel_err(a.out, b.out) < 1e-11);
-  REQUIRE(a.grads.size() == b.grads.size());
-  for (size_t i = 0; i < a.grads.size(); ++i) {
-    INFO("gradient " << i << " (0 = input)");
-    CHECK(testing::rel_err(a.grads[i], b.grads[i]) < 1e-11);
-  }
+void check_same(const testing::FormOutcome& a, const testing::FormOutcome& b) {
+  testing::check_same_outcome(a, b, 1e-11, 1e-11);
 }
 
 }  // namespace
@@ -78,12 +47,12 @@ TEST_CASE("retnet: parallel, recurrent and chunked forms agree on outputs and gr
         args.insert(args.end(), extra.begin(), extra.end());
         return make_retnet(D, args);
       };
-      const Outcome parallel = forward_backward(*with({"retnet.form=parallel"}), x, w);
-      const Outcome recurrent = forward_backward(*with({"retnet.form=recurrent"}), x, w);
+      const testing::FormOutcome parallel = testing::forward_backward(*with({"retnet.form=parallel"}), x, w);
+      const testing::FormOutcome recurrent = testing::forward_backward(*with({"retnet.form=recurrent"}), x, w);
       check_same(parallel, recurrent);
       for (int64_t C : {4, 16}) {
         INFO("chunk " << C);
-        check_same(parallel, forward_backward(*with({"retnet.form=chunked", "retnet.chunk_size=" + std::to_string(C)}),
+        check_same(parallel, testing::forward_backward(*with({"retnet.form=chunked", "retnet.chunk_size=" + std::to_string(C)}),
                                               x, w));
       }
       // and the F64 plain-loop reference
