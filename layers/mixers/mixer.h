@@ -46,6 +46,12 @@ class SequenceMixer : public Module {
   virtual std::unique_ptr<MixerState> init_state(int64_t batch) const = 0;
   virtual Tensor step(const Tensor& x_t, MixerState& state) = 0;
 
+  // Prefill: x (B, T, D) -> (B, T, D), continuing from `state` (which may
+  // already hold earlier tokens) and advancing it past x. Equal to T calls of
+  // step; this default does exactly that, and mixers with a parallel form
+  // override it to fill their state from one forward pass.
+  virtual Tensor prefill(const Tensor& x, MixerState& state);
+
   // Decode memory of this layer per sequence, in bytes at F32, after
   // `context_len` tokens (what the recall-vs-state figures plot).
   virtual int64_t state_bytes(int64_t context_len) const = 0;

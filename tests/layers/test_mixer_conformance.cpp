@@ -153,6 +153,30 @@ TEST_CASE("conformance: step-by-step decoding equals the parallel forward", "[mi
   }
 }
 
+TEST_CASE("conformance: prefill in pieces, then decoding, equals the parallel forward", "[mixers][conformance]") {
+  // Pieces of 3, 1 and 2 tokens through prefill (the path generation and
+  // chunked prompt processing use), then one step: state carries across calls.
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto m = build(v, 17, DType::F64);
+    if (!m->traits().has_decode) continue;
+    randomise(*m);
+    NoGradGuard no_grad;
+    Tensor x = input(DType::F64);
+    Tensor full = m->forward(x);
+    auto state = m->init_state(kBatch);
+    std::vector<Tensor> pieces;
+    for (auto [s, e] : {std::pair<int64_t, int64_t>{0, 3}, {3, 4}, {4, 6}}) {
+      Tensor y = m->prefill(slice(x, 1, s, e), *state);
+      REQUIRE(y.shape() == Shape{kBatch, e - s, kDModel});
+      CHECK(state->position == e);
+      pieces.push_back(y);
+    }
+    pieces.push_back(m->step(slice(x, 1, 6, 7).reshape({kBatch, kDModel}), *state).reshape({kBatch, 1, kDModel}));
+    CHECK(rel_error(concat(pieces, 1), full) < 1e-12);
+  }
+}
+
 TEST_CASE("conformance: batch rows are independent", "[mixers][conformance]") {
   for (const Variant& v : all_variants()) {
     INFO(v.label());
