@@ -1,5 +1,6 @@
 #include "layers/positions.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/ops.h"
@@ -7,18 +8,35 @@
 namespace mixlab {
 
 double Rope::effective_base(int64_t d) const {
-  return ntk_factor == 1.0 ? base : base * std::pow(ntk_factor, static_cast<double>(d) / static_cast<double>(d - 2));
+  return scaling == Scaling::Ntk ? base * std::pow(factor, static_cast<double>(d) / static_cast<double>(d - 2)) : base;
 }
+
+std::vector<double> Rope::frequencies(int64_t d) const {
+  const double b = effective_base(d);
+  std::vector<double> theta(d / 2);
+  for (int64_t i = 0; i < d / 2; ++i) {
+    theta[i] = std::pow(b, -2.0 * static_cast<double>(i) / static_cast<double>(d));
+    if (scaling != Scaling::Yarn) continue;
+    // Rotations dimension pair i completes over the original context.
+    const double r = static_cast<double>(original_length) * theta[i] / (2.0 * M_PI);
+    const double extrapolate = std::clamp((r - beta_slow) / (beta_fast - beta_slow), 0.0, 1.0);
+    theta[i] = (1.0 - extrapolate) * theta[i] / factor + extrapolate * theta[i];
+  }
+  return theta;
+}
+
+double Rope::magnitude() const { return scaling == Scaling::Yarn ? 0.1 * std::log(factor) + 1.0 : 1.0; }
 
 std::pair<Tensor, Tensor> Rope::tables(int64_t T, int64_t d, int64_t first, DType dtype) const {
   MIXLAB_CHECK(d % 2 == 0 && d >= 2, "RoPE needs an even head dimension, got ", d);
-  const double b = effective_base(d);
+  const std::vector<double> theta = frequencies(d);
+  const double m = magnitude();
   std::vector<double> c(T * d), s(T * d);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t i = 0; i < d / 2; ++i) {
-      const double angle = static_cast<double>(first + t) * std::pow(b, -2.0 * static_cast<double>(i) / d);
-      c[t * d + i] = c[t * d + i + d / 2] = std::cos(angle);
-      s[t * d + i] = s[t * d + i + d / 2] = std::sin(angle);
+      const double angle = static_cast<double>(first + t) * theta[i];
+      c[t * d + i] = c[t * d + i + d / 2] = m * std::cos(angle);
+      s[t * d + i] = s[t * d + i + d / 2] = m * std::sin(angle);
     }
   return {Tensor::from_vector(c, {T, d}, dtype), Tensor::from_vector(s, {T, d}, dtype)};
 }

@@ -11,13 +11,30 @@ namespace mixlab {
 
 // RoPE with the half-split pairing (GPT-NeoX / HF Llama): dimension i is
 // rotated with dimension i + d/2 by angle pos·θ_i, θ_i = base^(−2i/d).
-// NTK-aware scaling by a factor s uses base' = base·s^(d/(d−2)).
+// Context extension by a factor s (MIXERS.md "Positional encodings"):
+// - ntk:  base' = base·s^(d/(d−2)) (NTK-aware), every frequency changes.
+// - yarn: per frequency, a blend of interpolation θ_i/s and extrapolation θ_i
+//   by the YaRN ramp on r_i = original_length / wavelength_i: r < β_slow
+//   interpolates, r > β_fast extrapolates, linear in between (the paper's
+//   formula; HF rounds the ramp ends to whole dimensions, we do not). Queries
+//   and keys are also scaled by mscale = 0.1·ln(s) + 1, so scores scale by
+//   mscale² (the paper's attention temperature, HF's attention_factor).
 struct Rope {
+  enum class Scaling { None, Ntk, Yarn };
   double base = 10000.0;
-  double ntk_factor = 1.0;  // 1 = no scaling
+  Scaling scaling = Scaling::None;
+  double factor = 1.0;                  // s; 1 = no scaling
+  int64_t original_length = 2048;       // yarn: the context the model was trained at
+  double beta_fast = 32.0, beta_slow = 1.0;  // yarn ramp ends (in rotations over original_length)
+
+  static Rope ntk(double base, double factor) { return {base, Scaling::Ntk, factor}; }
 
   double effective_base(int64_t head_dim) const;
-  // cos and sin tables (T, d) for positions first .. first+T-1.
+  // θ_i for i = 0 .. d/2−1, after scaling.
+  std::vector<double> frequencies(int64_t head_dim) const;
+  // The factor on q and k (mscale under yarn, else 1).
+  double magnitude() const;
+  // cos and sin tables (T, d) for positions first .. first+T-1, times magnitude().
   std::pair<Tensor, Tensor> tables(int64_t T, int64_t head_dim, int64_t first, DType dtype) const;
   // x (..., T, d) rotated: x·cos + rotate_half(x)·sin, differentiable.
   Tensor apply(const Tensor& x, int64_t first) const;

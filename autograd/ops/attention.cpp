@@ -10,8 +10,10 @@ namespace mixlab {
 
 using namespace ops_detail;
 
-// q (B,H,Tq,d), k (B,Hkv,Tk,d), v (B,Hkv,Tk,d) -> out (B,H,Tq,d)
-Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask) {
+namespace {
+
+void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask,
+                            int64_t n_keys) {
   check_float_compatible("flash_attention", {q, k, v});
   require_cpu("flash_attention", q);
   MIXLAB_CHECK(q.ndim() == 4 && k.ndim() == 4 && v.ndim() == 4 && k.shape() == v.shape() && q.size(0) == k.size(0) &&
@@ -21,8 +23,15 @@ Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
   MIXLAB_CHECK(q.size(3) <= 256, "flash_attention: head dim ", q.size(3), " exceeds 256");
   MIXLAB_CHECK(mask.alibi_slopes.empty() || static_cast<int64_t>(mask.alibi_slopes.size()) == q.size(1),
                "flash_attention: ", mask.alibi_slopes.size(), " ALiBi slopes for ", q.size(1), " heads");
-  MIXLAB_CHECK(!mask.causal || q.size(2) <= k.size(2), "flash_attention: causal with more queries (", q.size(2),
-               ") than keys (", k.size(2), ")");
+  MIXLAB_CHECK(!mask.causal || q.size(2) <= n_keys, "flash_attention: causal with more queries (", q.size(2),
+               ") than keys (", n_keys, ")");
+}
+
+}  // namespace
+
+// q (B,H,Tq,d), k (B,Hkv,Tk,d), v (B,Hkv,Tk,d) -> out (B,H,Tq,d)
+Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask) {
+  check_attention_inputs(q, k, v, mask, k.defined() ? k.size(2) : 0);
   const cpu::FlashAttentionShape shape{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
   const cpu::FlashAttentionMask m{mask.causal, mask.window, mask.scale, mask.alibi_slopes};
   Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
@@ -45,6 +54,24 @@ Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
       return std::vector<Tensor>{dq, dk, dv};
     });
   }
+  return out;
+}
+
+Tensor flash_attention_cached(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_keys,
+                              const AttentionMaskSpec& mask) {
+  check_attention_inputs(q, k, v, mask, n_keys);
+  MIXLAB_CHECK(n_keys >= 1 && n_keys <= k.size(2), "flash_attention_cached: ", n_keys, " keys in a cache of ",
+               k.size(2), " rows");
+  MIXLAB_CHECK(!needs_grad({q, k, v}), "flash_attention_cached: decoding has no gradient; run it under NoGradGuard");
+  cpu::FlashAttentionShape shape{q.size(0), q.size(1), k.size(1), q.size(2), n_keys, q.size(3)};
+  shape.kv_rows = k.size(2);
+  const cpu::FlashAttentionMask m{mask.causal, mask.window, mask.scale, mask.alibi_slopes};
+  Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
+  Tensor lse = Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device());
+  MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention_cached", [&] {
+    cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
+                                 out.data<scalar_t>(), lse.data<scalar_t>());
+  });
   return out;
 }
 

@@ -18,4 +18,10 @@ struct AttentionMaskSpec {
 // Query head h reads KV head h / (H / Hkv).
 Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask);
 
+// Decoding over a cache: k and v (B,Hkv,capacity,d) buffers of which the first
+// n_keys rows along axis 2 are keys 0..n_keys-1 (the rest is spare room the
+// cache grows into). Forward only: refuses inputs that require a gradient.
+Tensor flash_attention_cached(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_keys,
+                              const AttentionMaskSpec& mask);
+
 }  // namespace mixlab

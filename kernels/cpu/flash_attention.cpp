@@ -65,8 +65,8 @@ void flash_attention_forward(const FlashAttentionShape& s, const FlashAttentionM
     const int64_t g = h / group;
     const double slope = m.alibi_slopes.empty() ? 0.0 : m.alibi_slopes[h];
     ConstMap<T> Q(q + ((b * s.H + h) * s.Tq + i0) * d, rows, d);
-    const T* K = k + (b * s.Hkv + g) * s.Tk * d;
-    const T* V = v + (b * s.Hkv + g) * s.Tk * d;
+    const T* K = k + (b * s.Hkv + g) * s.key_rows() * d;
+    const T* V = v + (b * s.Hkv + g) * s.key_rows() * d;
     Mat<T> acc = Mat<T>::Zero(rows, d);
     Eigen::Array<T, Eigen::Dynamic, 1> row_max =
         Eigen::Array<T, Eigen::Dynamic, 1>::Constant(rows, -std::numeric_limits<T>::infinity());

@@ -15,6 +15,10 @@ namespace mixlab::cpu {
 
 struct FlashAttentionShape {
   int64_t B, H, Hkv, Tq, Tk, d;
+  // Rows allocated per (b, kv head) in k and v, >= Tk; only the first Tk are
+  // read. A decode cache grows in place with spare capacity (forward only).
+  int64_t kv_rows = 0;  // 0: Tk
+  int64_t key_rows() const { return kv_rows > 0 ? kv_rows : Tk; }
 };
 
 struct FlashAttentionMask {

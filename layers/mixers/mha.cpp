@@ -11,8 +11,8 @@
 // (flash-attn's window (W−1, 0)); decoding keeps only the last W keys and
 // values, so its memory is constant in the context.
 //
-// Positions (<name>.positions): none, rope (half-split pairing, base and NTK
-// scaling configurable; keys are cached rotated) or alibi (per-head linear
+// Positions (<name>.positions): none, rope (half-split pairing, base and
+// NTK/YaRN scaling configurable; keys are cached rotated) or alibi (per-head linear
 // bias on the scores). Learned absolute positions are model.positions.
 #include <cmath>
 #include <limits>
@@ -20,6 +20,7 @@
 
 #include "autograd/ops.h"
 #include "layers/linear.h"
+#include "layers/mixers/kv_cache.h"
 #include "layers/mixers/reference_math.h"
 #include "layers/mixers/registry.h"
 #include "layers/positions.h"
@@ -29,7 +30,8 @@ namespace mixlab {
 namespace {
 
 struct KVCache : MixerState {
-  Tensor k, v;  // (B, Hkv, t, d), undefined before the first token
+  explicit KVCache(int64_t window) : kv(window) {}
+  KVBuffer kv;  // keys (rotated) and values of the cached tokens
 };
 
 // The options of one attention mixer, read from its section ("mha", "swa").
@@ -86,31 +88,29 @@ class MultiHeadAttention : public SequenceMixer {
     return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
   }
 
-  std::unique_ptr<MixerState> init_state(int64_t) const override { return std::make_unique<KVCache>(); }
+  std::unique_ptr<MixerState> init_state(int64_t) const override { return std::make_unique<KVCache>(window_); }
 
-  // x_t (B,D) -> (B,D); appends this token's key and value to the cache.
+  // x_t (B,D) -> (B,D): a prefill of one token.
   Tensor step(const Tensor& x_t, MixerState& state) override {
-    auto& cache = dynamic_cast<KVCache&>(state);
     const int64_t B = x_t.size(0);
-    Tensor x = x_t.reshape({B, 1, d_model_});
-    const int64_t pos = cache.position;
-    Tensor q = rotate(heads(q_proj_->forward(x), B, 1, n_heads_), pos);
-    Tensor k = rotate(heads(k_proj_->forward(x), B, 1, n_kv_heads_), pos);
-    Tensor v = heads(v_proj_->forward(x), B, 1, n_kv_heads_);
-    cache.k = cache.k.defined() ? concat({cache.k, k}, 2) : k;
-    cache.v = cache.v.defined() ? concat({cache.v, v}, 2) : v;
-    if (window_ > 0 && cache.k.size(2) > window_) {  // keep the last W: the window of the next query
-      cache.k = slice(cache.k, 2, -window_, cache.k.size(2));
-      cache.v = slice(cache.v, 2, -window_, cache.v.size(2));
-    }
-    cache.position++;
-    // (B,H,1,t): every cached key is in the past, so no mask.
-    Tensor scores = mul(matmul(q, query_heads(cache.k), false, true), scale());
-    const int64_t t = cache.k.size(2);  // cached keys hold positions pos-t+1 .. pos
-    if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, 1, t, pos, pos - t + 1, x.dtype()));
-    Tensor p = softmax(scores, -1);
-    Tensor o = matmul(p, query_heads(cache.v));
-    return out_proj_->forward(o.reshape({B, d_model_}));
+    return prefill(x_t.reshape({B, 1, d_model_}), state).reshape({B, d_model_});
+  }
+
+  // x (B,T,D) at positions pos.. -> (B,T,D). The new keys and values join the
+  // cache and every new query attends through the fused kernel, whose causal
+  // mask is bottom-right aligned (query i sits at pos + i), so window and
+  // ALiBi distances come out right (layers/mixers/kv_cache.h).
+  Tensor prefill(const Tensor& x, MixerState& state) override {
+    auto& cache = dynamic_cast<KVCache&>(state);
+    const int64_t B = x.size(0), T = x.size(1), pos = cache.position;
+    Tensor q = rotate(heads(q_proj_->forward(x), B, T, n_heads_), pos);
+    Tensor k = rotate(heads(k_proj_->forward(x), B, T, n_kv_heads_), pos);
+    Tensor v = heads(v_proj_->forward(x), B, T, n_kv_heads_);
+    cache.kv.append(k, v);
+    Tensor o = flash_attention_cached(q, cache.kv.keys(), cache.kv.values(), cache.kv.length(),
+                                      {.causal = true, .window = window_, .scale = scale(), .alibi_slopes = slopes_});
+    cache.position += T;
+    return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
   }
 
   // K and V of every cached token: 2 · Hkv · d values for each of
@@ -137,15 +137,16 @@ class MultiHeadAttention : public SequenceMixer {
         q[t] = linear(Wq, bq, row);
         k[t] = linear(Wk, bk, row);
         v[t] = linear(Wv, bv, row);
-        if (rope_) {  // rotate dim i with i + d/2 by t·base'^(−2i/d) in every head
-          const double base = rope_->effective_base(d);
+        if (rope_) {  // rotate dim i with i + d/2 by t·θ_i in every head, scale by the yarn mscale
+          const std::vector<double> theta = rope_->frequencies(d);
+          const double m = rope_->magnitude();
           for (auto* vec : {&q[t], &k[t]})
             for (size_t h0 = 0; h0 < vec->size(); h0 += d)
               for (int64_t i = 0; i < d / 2; ++i) {
-                const double a = static_cast<double>(t) * std::pow(base, -2.0 * i / d);
+                const double a = static_cast<double>(t) * theta[i];
                 const double x1 = (*vec)[h0 + i], x2 = (*vec)[h0 + i + d / 2];
-                (*vec)[h0 + i] = x1 * std::cos(a) - x2 * std::sin(a);
-                (*vec)[h0 + i + d / 2] = x2 * std::cos(a) + x1 * std::sin(a);
+                (*vec)[h0 + i] = m * (x1 * std::cos(a) - x2 * std::sin(a));
+                (*vec)[h0 + i + d / 2] = m * (x2 * std::cos(a) + x1 * std::sin(a));
               }
         }
       }
@@ -229,8 +230,12 @@ void add_attention_options(po::options_description& o, const std::string& name, 
   o.add_options()((name + ".positions").c_str(), po::value<std::string>()->default_value("none"),
                   "none | rope | alibi (learned absolute positions: model.positions)")(
       (name + ".rope_base").c_str(), po::value<double>()->default_value(10000.0), "RoPE base of the angles")(
-      (name + ".rope_ntk_factor").c_str(), po::value<double>()->default_value(1.0),
-      "NTK-aware context extension by this factor: base' = base·s^(d/(d-2)); 1 = off")(
+      (name + ".rope_scaling").c_str(), po::value<std::string>()->default_value("none"),
+      "RoPE context extension: none | ntk (base' = base·s^(d/(d-2))) | yarn (per-frequency ramp + mscale)")(
+      (name + ".rope_factor").c_str(), po::value<double>()->default_value(1.0),
+      "context extension factor s of rope_scaling (new context / original context)")(
+      (name + ".rope_original_length").c_str(), po::value<int64_t>()->default_value(2048),
+      "yarn: the context length the model was trained at")(
       (name + ".kernel").c_str(), po::value<std::string>()->default_value("fused"),
       "fused (tiled online-softmax kernel, O(T) memory) | plain (composition of ops, T×T scores)");
   if (windowed)
@@ -252,9 +257,15 @@ AttentionOptions read_attention_options(const po::variables_map& vm, const std::
                "' is not allowed (allowed: fused, plain)");
   o.fused = kernel == "fused";
   o.rope.base = option<double>(vm, name + ".rope_base");
-  o.rope.ntk_factor = option<double>(vm, name + ".rope_ntk_factor");
+  o.rope.factor = option<double>(vm, name + ".rope_factor");
+  o.rope.original_length = option<int64_t>(vm, name + ".rope_original_length");
+  const std::string scaling = option<std::string>(vm, name + ".rope_scaling");
+  MIXLAB_CHECK(scaling == "none" || scaling == "ntk" || scaling == "yarn", name, ".rope_scaling = '", scaling,
+               "' is not allowed (allowed: none, ntk, yarn)");
+  o.rope.scaling = scaling == "ntk" ? Rope::Scaling::Ntk : scaling == "yarn" ? Rope::Scaling::Yarn : Rope::Scaling::None;
   MIXLAB_CHECK(o.rope.base > 1, name, ".rope_base = ", o.rope.base, " must be > 1");
-  MIXLAB_CHECK(o.rope.ntk_factor >= 1, name, ".rope_ntk_factor = ", o.rope.ntk_factor, " must be >= 1");
+  MIXLAB_CHECK(o.rope.factor >= 1, name, ".rope_factor = ", o.rope.factor, " must be >= 1");
+  MIXLAB_CHECK(o.rope.original_length >= 1, name, ".rope_original_length = ", o.rope.original_length, " must be >= 1");
   if (windowed) {
     o.window = option<int64_t>(vm, name + ".window");
     MIXLAB_CHECK(o.window >= 1, name, ".window: ", o.window, " must be >= 1");
@@ -275,7 +286,10 @@ MixerSpec mha_mixer_spec() {
       {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}, {"mha.n_heads=4", "mha.n_kv_heads=2"},
        {"mha.kernel=plain"}, {"mha.kernel=plain", "mha.n_heads=4", "mha.n_kv_heads=2", "mha.positions=alibi"},
        {"mha.n_heads=4", "mha.n_kv_heads=1"}, {"mha.n_heads=2", "mha.positions=rope"},
-       {"mha.n_heads=2", "mha.n_kv_heads=1", "mha.positions=rope", "mha.rope_ntk_factor=4", "mha.rope_base=500"},
+       {"mha.n_heads=2", "mha.n_kv_heads=1", "mha.positions=rope", "mha.rope_scaling=ntk", "mha.rope_factor=4",
+        "mha.rope_base=500"},
+       {"mha.n_heads=2", "mha.positions=rope", "mha.rope_scaling=yarn", "mha.rope_factor=4",
+        "mha.rope_original_length=6"},
        {"mha.n_heads=4", "mha.positions=alibi"}},
   };
 }

@@ -1,0 +1,35 @@
+#pragma once
+// The key/value cache of attention decoding. Keys and values live in
+// (B, Hkv, capacity, d) buffers of which the first length() rows are valid,
+// and flash_attention_cached reads them in place. Appending is amortised
+// O(new rows): capacity doubles when full, and a windowed cache (window W > 0)
+// never holds more than the W rows the next query can see: it slides its last
+// W rows to the front when the buffer fills (capacity ~2W), instead of growing.
+#include <cstdint>
+
+#include "autograd/tensor.h"
+
+namespace mixlab {
+
+class KVBuffer {
+ public:
+  explicit KVBuffer(int64_t window = 0) : window_(window) {}
+
+  // k, v (B, Hkv, T, d) appended after the cached rows. A windowed cache may
+  // still hold rows older than the window (up to ~W of them): the attention
+  // mask's window hides them, and the next slide drops them.
+  void append(const Tensor& k, const Tensor& v);
+
+  int64_t length() const { return length_; }
+  const Tensor& keys() const { return k_; }    // (B, Hkv, capacity, d); undefined before the first append
+  const Tensor& values() const { return v_; }
+
+ private:
+  void reserve(int64_t rows, const Tensor& like);
+
+  int64_t window_;
+  int64_t length_ = 0;
+  Tensor k_, v_;
+};
+
+}  // namespace mixlab
