@@ -46,3 +46,12 @@ mixlab_cli_test(bench_gemm_quick ARGS bench|gemm|--quick
   STDOUT "peak: [0-9.]+ GFLOP/s.*check: .* agree.*squares >= 512 on [0-9]+ threads?: [a-z]+ "
   REJECT "MISMATCH| -?nan| -?inf")
 set_tests_properties(cli.bench_gemm_quick PROPERTIES TIMEOUT 120)
+
+# bench decode: a tiny smoke run of every setup (prefill in pieces, steps,
+# state accounting printed) and its input errors.
+mixlab_cli_test(bench_decode_smoke ARGS bench|decode|--contexts|5,40|--d-model|64|--steps|2
+  STDOUT "mha +40 \\|.*swa +40 \\|.*shortconv +40 \\|" REJECT " -?nan| -?inf")
+mixlab_cli_test(bench_decode_bad_mixer ARGS bench|decode|--mixers|mha,nope EXIT 2
+  STDERR "unknown mixer setup 'nope' .allowed: mha, gqa")
+mixlab_cli_test(bench_decode_bad_contexts ARGS bench|decode|--contexts|1k EXIT 2
+  STDERR "--contexts needs positive integers")

@@ -26,7 +26,9 @@ void copy_rows(const Tensor& src, int64_t src_row, const Tensor& dst, int64_t ds
 void KVBuffer::reserve(int64_t rows, const Tensor& like) {
   const int64_t capacity = k_.defined() ? k_.size(2) : 0;
   if (rows <= capacity) return;
-  const int64_t grown = std::max<int64_t>({rows, 2 * capacity, window_ > 0 ? 2 * window_ : 16});
+  // Full caches double; a windowed one needs W rows plus the incoming piece
+  // (2W leaves room for W single-token steps between slides).
+  const int64_t grown = window_ > 0 ? std::max(rows, 2 * window_) : std::max<int64_t>({rows, 2 * capacity, 16});
   const Shape shape{like.size(0), like.size(1), grown, like.size(3)};
   Tensor k = Tensor::empty(shape, like.dtype(), like.device()), v = Tensor::empty(shape, like.dtype(), like.device());
   if (length_ > 0) {

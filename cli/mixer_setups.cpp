@@ -1,0 +1,48 @@
+#include "cli/mixer_setups.h"
+
+#include <sstream>
+
+#include "cli/command.h"
+#include "layers/mixers/registry.h"
+
+namespace mixlab::cli {
+
+const std::vector<MixerSetup>& mixer_setups() {
+  static const std::vector<MixerSetup> setups = {
+      {"mha", "mha", {"mha.n_heads=8"}},
+      {"gqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=2"}},
+      {"mqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=1"}},
+      {"swa", "swa", {"swa.n_heads=8", "swa.window=1024"}},
+      {"linear_attn", "linear_attn", {"linear_attn.n_heads=8"}},
+      {"retnet", "retnet", {"retnet.n_heads=8"}},
+      {"shortconv", "shortconv", {}},
+  };
+  return setups;
+}
+
+std::vector<MixerSetup> select_mixer_setups(const std::string& context, const std::string& labels) {
+  if (labels.empty()) return mixer_setups();
+  std::vector<MixerSetup> out;
+  std::stringstream list(labels);
+  for (std::string label; std::getline(list, label, ',');) {
+    const MixerSetup* found = nullptr;
+    std::string allowed;
+    for (const MixerSetup& s : mixer_setups()) {
+      if (s.label == label) found = &s;
+      allowed += (allowed.empty() ? "" : ", ") + s.label;
+    }
+    if (!found) throw UsageError(context + ": unknown mixer setup '" + label + "' (allowed: " + allowed + ")");
+    out.push_back(*found);
+  }
+  return out;
+}
+
+std::shared_ptr<SequenceMixer> build_mixer_setup(const MixerSetup& setup, int64_t d_model, int64_t max_seq_len) {
+  MixerContext ctx;
+  ctx.d_model = d_model;
+  ctx.max_seq_len = max_seq_len;
+  Generator gen(7);
+  return find_mixer(setup.mixer).make(parse_options(mixer_options(), setup.options), ctx, gen);
+}
+
+}  // namespace mixlab::cli
