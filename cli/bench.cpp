@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 namespace mixlab::cli {
 
@@ -43,6 +44,25 @@ int run_bench(const Args& args) {
 }  // namespace
 
 const std::map<std::string, Benchmark>& benchmarks() { return registry(); }
+
+std::vector<int64_t> parse_positive_list(const std::string& context, const std::string& flag, const std::string& text) {
+  std::vector<int64_t> out;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) {
+    size_t used = 0;
+    long long n = 0;
+    try {
+      n = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || n < 1)
+      throw UsageError(context + ": " + flag + " needs positive integers separated by commas, got '" + text + "'");
+    out.push_back(n);
+  }
+  if (out.empty()) throw UsageError(context + ": " + flag + " needs at least one positive integer");
+  return out;
+}
 
 bool register_benchmark(Benchmark benchmark) {
   auto [it, inserted] = registry().emplace(benchmark.name, benchmark);

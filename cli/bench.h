@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cli/command.h"
 
@@ -21,6 +22,10 @@ struct Benchmark {
 };
 
 const std::map<std::string, Benchmark>& benchmarks();
+
+// "256,1024" -> {256, 1024}; throws UsageError naming `context` and `flag`
+// unless every item is a positive integer.
+std::vector<int64_t> parse_positive_list(const std::string& context, const std::string& flag, const std::string& text);
 bool register_benchmark(Benchmark benchmark);
 
 }  // namespace mixlab::cli

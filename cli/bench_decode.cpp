@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <sstream>
 
 #include "autograd/allocator.h"
 #include "autograd/ops.h"
@@ -19,24 +18,6 @@
 namespace mixlab::cli {
 
 namespace {
-
-std::vector<int64_t> parse_lengths(const std::string& text) {
-  std::vector<int64_t> out;
-  std::stringstream list(text);
-  for (std::string item; std::getline(list, item, ',');) {
-    size_t used = 0;
-    long long n = 0;
-    try {
-      n = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || n < 1)
-      throw UsageError("bench decode: --contexts needs positive integers separated by commas, got '" + text + "'");
-    out.push_back(n);
-  }
-  return out;
-}
 
 struct DecodeResult {
   double tokens_per_s = 0;
@@ -86,7 +67,7 @@ int run_decode_benchmark(const Args& args) {
   const int64_t D = vm["d-model"].as<int64_t>(), B = vm["batch"].as<int64_t>(), steps = vm["steps"].as<int64_t>();
   if (threads < 1 || D < 1 || B < 1 || steps < 1)
     throw UsageError("bench decode: --threads, --d-model, --batch and --steps must be >= 1");
-  const std::vector<int64_t> contexts = parse_lengths(vm["contexts"].as<std::string>());
+  const std::vector<int64_t> contexts = parse_positive_list("bench decode", "--contexts", vm["contexts"].as<std::string>());
   const std::vector<MixerSetup> setups = select_mixer_setups("bench decode", vm["mixers"].as<std::string>());
   cpu::set_compute_threads(threads);
   int64_t longest = 0;

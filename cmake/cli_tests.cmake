@@ -55,3 +55,7 @@ mixlab_cli_test(bench_decode_bad_mixer ARGS bench|decode|--mixers|mha,nope EXIT 
   STDERR "unknown mixer setup 'nope' .allowed: mha, gqa")
 mixlab_cli_test(bench_decode_bad_contexts ARGS bench|decode|--contexts|1k EXIT 2
   STDERR "--contexts needs positive integers")
+mixlab_cli_test(bench_mixers_smoke ARGS bench|mixers|--lengths|8,24|--d-model|64|--batch|2
+  STDOUT "mha .*reference.*linear_attn .*retnet .*shortconv " REJECT " -?nan| -?inf")
+mixlab_cli_test(bench_mixers_bad_lengths ARGS bench|mixers|--lengths|0 EXIT 2
+  STDERR "--lengths needs positive integers")
