@@ -9,7 +9,8 @@ namespace mixlab::cpu {
 
 namespace {
 
-constexpr int64_t kBlock = 64;  // query and key rows per tile
+constexpr int64_t kRowsQ = 64;  // query rows per tile
+constexpr int64_t kRowsK = 128;  // key rows per tile
 
 template <typename T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -56,12 +57,14 @@ template <typename T>
 void flash_attention_forward(const FlashAttentionShape& s, const FlashAttentionMask& m, const T* q, const T* k,
                              const T* v, T* o, T* lse) {
   const int64_t d = s.d, group = s.H / s.Hkv;
-  const int64_t q_blocks = (s.Tq + kBlock - 1) / kBlock;
+  const int64_t q_blocks = (s.Tq + kRowsQ - 1) / kRowsQ;
   const T scale = static_cast<T>(m.scale);
 #pragma omp parallel for schedule(dynamic) if (s.B * s.H * q_blocks > 1)
   for (int64_t w = 0; w < s.B * s.H * q_blocks; ++w) {
-    const int64_t b = w / (s.H * q_blocks), h = (w / q_blocks) % s.H, qb = w % q_blocks;
-    const int64_t i0 = qb * kBlock, i1 = std::min(s.Tq, i0 + kBlock), rows = i1 - i0;
+    // Last query blocks first: under a causal mask they see the most keys, and
+    // handing out the longest tasks first keeps the threads' finish times even.
+    const int64_t b = w / (s.H * q_blocks), h = (w / q_blocks) % s.H, qb = q_blocks - 1 - w % q_blocks;
+    const int64_t i0 = qb * kRowsQ, i1 = std::min(s.Tq, i0 + kRowsQ), rows = i1 - i0;
     const int64_t g = h / group;
     const double slope = m.alibi_slopes.empty() ? 0.0 : m.alibi_slopes[h];
     ConstMap<T> Q(q + ((b * s.H + h) * s.Tq + i0) * d, rows, d);
@@ -74,8 +77,8 @@ void flash_attention_forward(const FlashAttentionShape& s, const FlashAttentionM
     int64_t lo, hi;
     key_range(s, m, i0, i1, &lo, &hi);
     Mat<T> S;
-    for (int64_t j0 = lo; j0 < hi; j0 += kBlock) {
-      const int64_t j1 = std::min(hi, j0 + kBlock), cols = j1 - j0;
+    for (int64_t j0 = lo; j0 < hi; j0 += kRowsK) {
+      const int64_t j1 = std::min(hi, j0 + kRowsK), cols = j1 - j0;
       S.noalias() = (Q * ConstMap<T>(K + j0 * d, cols, d).transpose()) * scale;
       mask_tile(s, m, slope, i0, j0, S);
       for (int64_t r = 0; r < rows; ++r) {
@@ -125,13 +128,13 @@ void flash_attention_backward(const FlashAttentionShape& s, const FlashAttention
       Eigen::Array<T, Eigen::Dynamic, 1> D =
           (ConstMap<T>(dout + head * d, s.Tq, d).array() * ConstMap<T>(o + head * d, s.Tq, d).array()).rowwise().sum();
       Mat<T> S, dP;
-      for (int64_t i0 = 0; i0 < s.Tq; i0 += kBlock) {
-        const int64_t i1 = std::min(s.Tq, i0 + kBlock), rows = i1 - i0;
+      for (int64_t i0 = 0; i0 < s.Tq; i0 += kRowsQ) {
+        const int64_t i1 = std::min(s.Tq, i0 + kRowsQ), rows = i1 - i0;
         ConstMap<T> Q(q + (head + i0) * d, rows, d), dO(dout + (head + i0) * d, rows, d);
         int64_t lo, hi;
         key_range(s, m, i0, i1, &lo, &hi);
-        for (int64_t j0 = lo; j0 < hi; j0 += kBlock) {
-          const int64_t j1 = std::min(hi, j0 + kBlock), cols = j1 - j0;
+        for (int64_t j0 = lo; j0 < hi; j0 += kRowsK) {
+          const int64_t j1 = std::min(hi, j0 + kRowsK), cols = j1 - j0;
           ConstMap<T> Kb(K + j0 * d, cols, d), Vb(V + j0 * d, cols, d);
           S.noalias() = (Q * Kb.transpose()) * scale;
           mask_tile(s, m, slope, i0, j0, S);

@@ -46,6 +46,8 @@ std::vector<Case> cases() {
       {"causal", 2, 2, 2, 9, 9, 4, {true, 0, 0.5, {}}},
       {"causal, crossing tiles", 1, 1, 1, 70, 70, 3, {true, 0, 0.5, {}}},
       {"window 5, crossing tiles", 1, 2, 1, 70, 70, 3, {true, 5, 0.5, {}}},
+      {"causal, crossing query and key tiles", 1, 1, 1, 150, 150, 2, {true, 0, 0.5, {}}},
+      {"window 100, ALiBi, crossing key tiles", 1, 2, 1, 140, 140, 2, {true, 100, 0.5, alibi_slopes(2)}},
       {"bidirectional", 1, 2, 2, 7, 7, 5, {false, 0, 0.4, {}}},
       {"GQA 4:2", 1, 4, 2, 8, 8, 4, {true, 0, 0.5, {}}},
       {"MQA 4:1 + ALiBi", 1, 4, 1, 8, 8, 4, {true, 0, 0.5, alibi_slopes(4)}},
