@@ -36,5 +36,12 @@ mixlab_cli_test(tiny_forward ARGS forward|${cli_runs}/tiny|--tokens|${PROJECT_SO
 mixlab_cli_test(tiny_forward_bad_tokens ARGS forward|${cli_runs}/tiny|--tokens|${PROJECT_SOURCE_DIR}/tests/data/reference.safetensors|--out|${cli_runs}/x.safetensors
   EXIT 2 STDERR "exactly one tensor")
 mixlab_cli_test(tiny_plot ARGS plot|${cli_runs}/tiny|-o|${cli_runs}/tiny.png STDOUT "wrote .*tiny.png")
+mixlab_cli_test(tiny_generate ARGS generate|${cli_runs}/tiny|--prompt-tokens|3,40,5,41,3|--max-new-tokens|4|--temperature|0.8|--top-k|5
+  STDOUT "prompt: 3,40,5,41,3\ngenerated: [0-9]+,[0-9]+,[0-9]+,[0-9]+\n")
+mixlab_cli_test(tiny_generate_bad_token ARGS generate|${cli_runs}/tiny|--prompt-tokens|3,64 EXIT 2
+  STDERR "token id 64 is outside the model's vocabulary \\[0, 64\\)")
 set_tests_properties(cli.tiny_train_again cli.tiny_eval cli.tiny_forward cli.tiny_forward_bad_tokens cli.tiny_plot
-  PROPERTIES FIXTURES_REQUIRED tiny_run)
+  cli.tiny_generate cli.tiny_generate_bad_token PROPERTIES FIXTURES_REQUIRED tiny_run)
+mixlab_cli_test(generate_missing_prompt ARGS generate|${cli_runs}/tiny EXIT 2 STDERR "missing --prompt-tokens")
+mixlab_cli_test(generate_bad_temperature ARGS generate|${cli_runs}/tiny|--prompt-tokens|1|--temperature|-1 EXIT 2
+  STDERR "--temperature must be a finite number >= 0")

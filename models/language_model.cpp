@@ -50,6 +50,11 @@ Tensor Block::step(const Tensor& x_t, MixerState& state) const {
   return ffn ? add(h, ffn->forward(norm2->forward(h))) : h;
 }
 
+Tensor Block::prefill(const Tensor& x, MixerState& state) const {
+  Tensor h = add(x, mixer->prefill(norm1->forward(x), state));
+  return ffn ? add(h, ffn->forward(norm2->forward(h))) : h;
+}
+
 LanguageModel::LanguageModel(const ModelConfig& cfg, int64_t vocab, int64_t max_len,
                              const po::variables_map& mixer_opts, uint64_t seed)
     : config(cfg), vocab_size(vocab), max_seq_len(max_len), dropout_gen(seed ^ kDropoutSeedOffset) {
@@ -130,6 +135,15 @@ Tensor LanguageModel::step(const Tensor& ids_t, DecodeState& state) const {
   Tensor x = embed_tokens(ids_t.reshape({B, 1}), state.position).reshape({B, config.d_model});
   for (size_t i = 0; i < blocks->size(); ++i) x = block(i).step(x, *state.layers[i]);
   state.position++;
+  return head(norm_f->forward(x));
+}
+
+Tensor LanguageModel::prefill(const Tensor& ids, DecodeState& state) const {
+  MIXLAB_CHECK(ids.ndim() == 2 && ids.dtype() == DType::I64, "LanguageModel::prefill: ids must be i64 (B, T), got ",
+               ids.describe());
+  Tensor x = embed_tokens(ids, state.position);
+  for (size_t i = 0; i < blocks->size(); ++i) x = block(i).prefill(x, *state.layers[i]);
+  state.position += ids.size(1);
   return head(norm_f->forward(x));
 }
 

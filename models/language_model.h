@@ -24,6 +24,7 @@ class Block : public Module {
         Generator& gen);
   Tensor forward(const Tensor& x) const;  // (B,T,D) -> (B,T,D)
   Tensor step(const Tensor& x_t, MixerState& state) const;  // (B,D) -> (B,D)
+  Tensor prefill(const Tensor& x, MixerState& state) const;  // (B,T,D) -> (B,T,D), continuing from state
 
   std::shared_ptr<TensorModule> norm1, norm2, ffn;  // norm2/ffn null when model.ffn = none
   std::shared_ptr<SequenceMixer> mixer;
@@ -51,6 +52,10 @@ class LanguageModel : public Module {
   DecodeState init_state(int64_t batch) const;
   // ids_t i64 (B) -> logits (B,V)
   Tensor step(const Tensor& ids_t, DecodeState& state) const;
+  // ids i64 (B,T) -> logits (B,T,V) of the tokens after those already in
+  // `state`, through every layer's parallel/chunked prefill (a prompt, or a
+  // long context in pieces); equal to T calls of step.
+  Tensor prefill(const Tensor& ids, DecodeState& state) const;
 
   // Decode bytes per sequence over all layers after `context_len` tokens.
   int64_t state_bytes(int64_t context_len) const;
