@@ -59,3 +59,11 @@ mixlab_cli_test(bench_mixers_smoke ARGS bench|mixers|--lengths|8,24|--d-model|64
   STDOUT "mha .*reference.*linear_attn .*retnet .*shortconv " REJECT " -?nan| -?inf")
 mixlab_cli_test(bench_mixers_bad_lengths ARGS bench|mixers|--lengths|0 EXIT 2
   STDERR "--lengths needs positive integers")
+
+# mixlab info: the per-layer table of a hybrid and its input errors.
+mixlab_cli_test(info_quick ARGS info|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--contexts|1024,32768
+  STDOUT "state@1k +state@32k.*0 +shortconv .*512 B +512 B.*1 +mha .*512.0 KiB +16.00 MiB.*parameters: .*FLOPs per token at length 64")
+mixlab_cli_test(info_bad_key ARGS info|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--model.d_modle|3 EXIT 2
+  STDERR "d_modle")
+mixlab_cli_test(info_bad_contexts ARGS info|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--contexts|x EXIT 2
+  STDERR "--contexts needs positive integers")

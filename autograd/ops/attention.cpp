@@ -2,6 +2,9 @@
 // row; backward recomputes the probabilities tile by tile.
 #include "autograd/ops/attention.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/flash_attention.h"
@@ -27,7 +30,22 @@ void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, c
                ") than keys (", n_keys, ")");
 }
 
+std::atomic<double> g_attention_flops{0};
+
+void count_flops(const cpu::FlashAttentionShape& s, const cpu::FlashAttentionMask& m) {
+  double pairs = 0;
+  for (int64_t i = 0; i < s.Tq; ++i) {
+    const int64_t pos = i + s.Tk - s.Tq;
+    const int64_t hi = m.causal ? std::min(s.Tk, pos + 1) : s.Tk, lo = m.window > 0 ? std::max<int64_t>(0, pos - m.window + 1) : 0;
+    pairs += static_cast<double>(std::max<int64_t>(0, hi - lo));
+  }
+  g_attention_flops += pairs * 4.0 * static_cast<double>(s.B * s.H * s.d);
+}
+
 }  // namespace
+
+double attention_flops() { return g_attention_flops.load(); }
+void reset_attention_flops() { g_attention_flops = 0; }
 
 // q (B,H,Tq,d), k (B,Hkv,Tk,d), v (B,Hkv,Tk,d) -> out (B,H,Tq,d)
 Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask) {
@@ -40,6 +58,7 @@ Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
     cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
                                  out.data<scalar_t>(), lse.data<scalar_t>());
   });
+  count_flops(shape, m);
   if (needs_grad({q, k, v})) {
     Tensor sq = saved(q), sk = saved(k), sv = saved(v), so = saved(out);
     record("flash_attention", out, {q, k, v}, [=](const Tensor& g) {

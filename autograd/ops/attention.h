@@ -18,6 +18,12 @@ struct AttentionMaskSpec {
 // Query head h reads KV head h / (H / Hkv).
 Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask);
 
+// Forward FLOPs of the fused attention calls since the last reset (4·d per
+// visible (query, key) pair per head: q·k and p·v), for `mixlab info`, which
+// adds them to the GEMM count to report FLOPs per token.
+double attention_flops();
+void reset_attention_flops();
+
 // Decoding over a cache: k and v (B,Hkv,capacity,d) buffers of which the first
 // n_keys rows along axis 2 are keys 0..n_keys-1 (the rest is spare room the
 // cache grows into). Forward only: refuses inputs that require a gradient.
