@@ -95,8 +95,10 @@ int info_command(const Args& args) {
   const ModelConfig& mc = ex.model;
   std::string pattern;
   for (const std::string& p : mc.pattern) pattern += (pattern.empty() ? "" : ",") + p;
+  std::string ffns;
+  for (int i = 0; i < mc.n_layers; ++i) ffns += (i ? "," : "") + mc.ffn_at(i);
   std::printf("%s: d_model %lld, %d layers, pattern %s, ffn %s, vocab %lld, positions %s\n", config.c_str(),
-              static_cast<long long>(mc.d_model), mc.n_layers, pattern.c_str(), mc.ffn.c_str(),
+              static_cast<long long>(mc.d_model), mc.n_layers, pattern.c_str(), ffns.c_str(),
               static_cast<long long>(model->vocab_size), mc.positions.c_str());
 
   std::printf("\n%-6s %-12s %12s %12s", "layer", "mixer", "mixer params", "ffn params");

@@ -19,9 +19,11 @@ std::shared_ptr<TensorModule> make_norm(const ModelConfig& cfg) {
 
 std::shared_ptr<TensorModule> make_ffn(const ModelConfig& cfg, const MixerContext& ctx, Generator& gen) {
   const int64_t hidden = cfg.ffn_mult * cfg.d_model;
-  if (cfg.ffn == "mlp")
+  const std::string& kind = cfg.ffn_at(ctx.layer_index);
+  if (kind == "mlp")
     return std::make_shared<MLP>(cfg.d_model, hidden, gen, GeluForm::Tanh, true, ctx.init_std, ctx.out_std);
-  if (cfg.ffn == "swiglu") return std::make_shared<SwiGLU>(cfg.d_model, hidden, gen, ctx.init_std, ctx.out_std);
+  if (kind == "swiglu") return std::make_shared<SwiGLU>(cfg.d_model, hidden, gen, ctx.init_std, ctx.out_std);
+  if (kind == "moe") return std::make_shared<MoE>(cfg.d_model, hidden, cfg.moe, gen, ctx.init_std, ctx.out_std);
   return nullptr;
 }
 
@@ -34,7 +36,7 @@ Block::Block(const ModelConfig& cfg, const po::variables_map& mixer_opts, const 
              const std::string& mixer_name, Generator& gen) {
   norm1 = register_module("norm1", make_norm(cfg));
   mixer = register_module("mixer", find_mixer(mixer_name).make(mixer_opts, ctx, gen));
-  if (cfg.ffn != "none") {
+  if (cfg.ffn_at(ctx.layer_index) != "none") {
     norm2 = register_module("norm2", make_norm(cfg));
     ffn = register_module("ffn", make_ffn(cfg, ctx, gen));
   }
@@ -150,6 +152,20 @@ Tensor LanguageModel::prefill(const Tensor& ids, DecodeState& state) const {
 int64_t LanguageModel::state_bytes(int64_t context_len) const {
   int64_t total = 0;
   for (size_t i = 0; i < blocks->size(); ++i) total += block(i).mixer->state_bytes(context_len);
+  return total;
+}
+
+std::vector<std::pair<int, const MoE*>> LanguageModel::moe_layers() const {
+  std::vector<std::pair<int, const MoE*>> out;
+  for (size_t i = 0; i < blocks->size(); ++i)
+    if (const auto* moe = dynamic_cast<const MoE*>(block(i).ffn.get())) out.emplace_back(static_cast<int>(i), moe);
+  return out;
+}
+
+Tensor LanguageModel::auxiliary_loss() const {
+  Tensor total;
+  for (const auto& [layer, moe] : moe_layers())
+    if (const Tensor aux = moe->auxiliary_loss(); aux.defined()) total = total.defined() ? add(total, aux) : aux;
   return total;
 }
 

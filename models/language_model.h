@@ -8,6 +8,7 @@
 
 #include "layers/embedding.h"
 #include "layers/linear.h"
+#include "layers/moe.h"
 #include "layers/mixers/mixer.h"
 #include "layers/module.h"
 #include "models/model_config.h"
@@ -59,6 +60,11 @@ class LanguageModel : public Module {
 
   // Decode bytes per sequence over all layers after `context_len` tokens.
   int64_t state_bytes(int64_t context_len) const;
+  // The MoE feed-forwards, with their layer index.
+  std::vector<std::pair<int, const MoE*>> moe_layers() const;
+  // Sum of the MoE layers' weighted auxiliary losses of the last training
+  // forward; undefined without MoE layers (or after an eval forward).
+  Tensor auxiliary_loss() const;
   // The name of the first mixer that looks ahead, "" when the model is causal.
   std::string first_non_causal_mixer() const;
 

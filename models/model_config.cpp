@@ -27,7 +27,9 @@ void ModelConfig::add_options(po::options_description& desc) {
        "mixers by layer, comma-separated: layer i uses pattern[i % len] (e.g. shortconv,mha)")
       ("model.norm", po::value<std::string>()->default_value(d.norm), "layernorm | rmsnorm")
       ("model.norm_eps", po::value<double>()->default_value(d.norm_eps), "epsilon of every norm")
-      ("model.ffn", po::value<std::string>()->default_value(d.ffn), "none | mlp (GELU) | swiglu")
+      ("model.ffn", po::value<std::string>()->default_value(d.ffn), "none | mlp (GELU) | swiglu | moe")
+      ("model.ffn_pattern", po::value<std::string>()->default_value(""),
+       "ffn kinds by layer, comma-separated like pattern (e.g. mlp,moe = MoE every other layer); empty = model.ffn")
       ("model.ffn_mult", po::value<int64_t>()->default_value(d.ffn_mult), "ffn hidden width = ffn_mult * d_model")
       ("model.positions", po::value<std::string>()->default_value(d.positions),
        "none | learned | sinusoidal (absolute positions added to the embedding; RoPE/ALiBi are mixer options)")
@@ -35,6 +37,15 @@ void ModelConfig::add_options(po::options_description& desc) {
       ("model.embed_dropout", po::value<double>()->default_value(d.embed_dropout), "dropout after the embedding")
       ("model.init_std", po::value<double>()->default_value(d.init_std),
        "std of the N(0, std) init; output projections use std/sqrt(2 n_layers)");
+  desc.add_options()
+      ("moe.n_experts", po::value<int64_t>()->default_value(d.moe.n_experts), "experts per MoE layer (Jamba: 16)")
+      ("moe.top_k", po::value<int64_t>()->default_value(d.moe.top_k), "experts per token (Jamba: 2)")
+      ("moe.expert", po::value<std::string>()->default_value(d.moe.expert), "swiglu | mlp; hidden = ffn_mult * d_model")
+      ("moe.capacity_factor", po::value<double>()->default_value(d.moe.capacity_factor),
+       "training capacity per expert: ceil(c * tokens * top_k / n_experts); 0 = dropless")
+      ("moe.balance_loss_weight", po::value<double>()->default_value(d.moe.balance_loss_weight),
+       "weight of the Switch load-balancing loss")
+      ("moe.z_loss_weight", po::value<double>()->default_value(d.moe.z_loss_weight), "weight of the router z-loss");
 }
 
 namespace {
@@ -59,6 +70,14 @@ ModelConfig ModelConfig::from_options(const po::variables_map& vm) {
   c.norm_eps = option<double>(vm, "model.norm_eps");
   c.ffn = option<std::string>(vm, "model.ffn");
   c.ffn_mult = option<int64_t>(vm, "model.ffn_mult");
+  const std::string ffn_pattern = option<std::string>(vm, "model.ffn_pattern");
+  if (!ffn_pattern.empty()) c.ffn_pattern = split_list(ffn_pattern);
+  c.moe.n_experts = option<int64_t>(vm, "moe.n_experts");
+  c.moe.top_k = option<int64_t>(vm, "moe.top_k");
+  c.moe.expert = option<std::string>(vm, "moe.expert");
+  c.moe.capacity_factor = option<double>(vm, "moe.capacity_factor");
+  c.moe.balance_loss_weight = option<double>(vm, "moe.balance_loss_weight");
+  c.moe.z_loss_weight = option<double>(vm, "moe.z_loss_weight");
   c.positions = option<std::string>(vm, "model.positions");
   c.tie_embeddings = option<bool>(vm, "model.tie_embeddings");
   c.embed_dropout = option<double>(vm, "model.embed_dropout");
@@ -75,7 +94,12 @@ ModelConfig ModelConfig::from_options(const po::variables_map& vm) {
     }
   }
   require_one_of("model.norm", c.norm, {"layernorm", "rmsnorm"});
-  require_one_of("model.ffn", c.ffn, {"none", "mlp", "swiglu"});
+  require_one_of("model.ffn", c.ffn, {"none", "mlp", "swiglu", "moe"});
+  for (const std::string& f : c.ffn_pattern) require_one_of("model.ffn_pattern", f, {"none", "mlp", "swiglu", "moe"});
+  require_one_of("moe.expert", c.moe.expert, {"swiglu", "mlp"});
+  MIXLAB_CHECK(c.moe.n_experts >= 1, "moe.n_experts = ", c.moe.n_experts, " must be >= 1");
+  MIXLAB_CHECK(c.moe.top_k >= 1 && c.moe.top_k <= c.moe.n_experts, "moe.top_k = ", c.moe.top_k,
+               " must be between 1 and moe.n_experts (", c.moe.n_experts, ")");
   require_one_of("model.positions", c.positions, {"none", "learned", "sinusoidal"});
   MIXLAB_CHECK(c.ffn_mult > 0, "model.ffn_mult = ", c.ffn_mult, " must be > 0");
   MIXLAB_CHECK(c.norm_eps >= 0, "model.norm_eps = ", c.norm_eps, " must be >= 0");

@@ -82,6 +82,13 @@ void MetricsLog::append(const MetricsRow& r) {
   j["tokens_per_s"] = r.tokens_per_s;
   j["elapsed_s"] = r.elapsed_s;
   j["peak_bytes"] = r.peak_bytes;
+  if (!r.moe.empty()) {
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (const MoELoadRecord& m : r.moe)
+      layers.push_back({{"layer", m.layer}, {"load", m.load}, {"dropped", m.dropped},
+                        {"balance_loss", m.balance_loss}, {"z_loss", m.z_loss}});
+    j["moe"] = layers;
+  }
   std::ofstream(jsonl_path_, std::ios::app) << j.dump() << "\n";
 }
 

@@ -8,6 +8,14 @@
 
 namespace mixlab {
 
+// Routing of one MoE layer over the training steps since the previous eval.
+struct MoELoadRecord {
+  int layer = 0;
+  std::vector<double> load;  // share of the routed assignments per expert (sums to 1)
+  double dropped = 0;        // share of assignments over capacity
+  double balance_loss = 0, z_loss = 0;  // mean unweighted auxiliary losses
+};
+
 struct MetricsRow {
   int64_t step = 0;
   double epoch = 0, lr = 0, train_loss = 0, test_loss = 0, test_accuracy = 0;
@@ -15,6 +23,7 @@ struct MetricsRow {
   // jsonl only: measured, so they vary between runs
   double tokens_per_s = 0, elapsed_s = 0;
   int64_t peak_bytes = 0;
+  std::vector<MoELoadRecord> moe;  // jsonl only ("moe"), one per MoE layer
 };
 
 class MetricsLog {

@@ -23,7 +23,10 @@ ScoredOutput scored_forward(LanguageModel& model, const Batch& batch) {
   out.targets = Tensor::from_indices(values, {n}, dev);
   out.row_of = std::move(rows);
   out.loss = cross_entropy(out.logits, out.targets, kIgnoreIndex);
+  out.auxiliary_loss = model.auxiliary_loss();
   return out;
 }
+
+Tensor ScoredOutput::objective() const { return auxiliary_loss.defined() ? add(loss, auxiliary_loss) : loss; }
 
 }  // namespace mixlab

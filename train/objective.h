@@ -14,6 +14,9 @@ struct ScoredOutput {
   Tensor targets;                  // i64 (n)
   std::vector<int64_t> row_of;     // batch row of each scored position
   Tensor loss;                     // mean cross-entropy, shape ()
+  Tensor auxiliary_loss;           // MoE balance/z losses (weighted), shape (); undefined without MoE
+  // What training minimises: loss + auxiliary_loss.
+  Tensor objective() const;
 };
 
 ScoredOutput scored_forward(LanguageModel& model, const Batch& batch);

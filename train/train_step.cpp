@@ -6,7 +6,7 @@ namespace mixlab {
 
 double train_step(LanguageModel& model, AdamW& optimizer, const Batch& batch, double lr, double grad_clip) {
   ScoredOutput out = scored_forward(model, batch);
-  out.loss.backward();
+  out.objective().backward();
   clip_grad_norm(model.parameters(), grad_clip);
   optimizer.step(lr);
   model.zero_grad();

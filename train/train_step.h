@@ -8,7 +8,8 @@
 
 namespace mixlab {
 
-// Returns the batch's mean loss.
+// Returns the batch's mean cross-entropy; MoE auxiliary losses are minimised with it
+// but not included (train_loss stays comparable across models).
 double train_step(LanguageModel& model, AdamW& optimizer, const Batch& batch, double lr, double grad_clip);
 
 }  // namespace mixlab

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,22 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Each MoE layer's routing since the last call, as shares (and resets it).
+std::vector<MoELoadRecord> moe_load_since_last_eval(const LanguageModel& model) {
+  std::vector<MoELoadRecord> out;
+  for (const auto& [layer, moe] : model.moe_layers()) {
+    const ExpertLoad l = moe->take_load();
+    MoELoadRecord r;
+    r.layer = layer;
+    for (int64_t a : l.assignments) r.load.push_back(l.routed > 0 ? static_cast<double>(a) / l.routed : 0.0);
+    r.dropped = l.routed > 0 ? static_cast<double>(l.dropped) / l.routed : 0.0;
+    r.balance_loss = l.forwards > 0 ? l.balance_loss / l.forwards : 0.0;
+    r.z_loss = l.forwards > 0 ? l.z_loss / l.forwards : 0.0;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -153,7 +170,9 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     const bool last = progress.step == total;
     const bool eval_now = last || (tc.eval_every > 0 ? progress.step % tc.eval_every == 0 : progress.step % bpe == 0);
     if (eval_now) {
+      std::vector<MoELoadRecord> moe = moe_load_since_last_eval(*model);
       const EvalResult ev = evaluate(*model, data, tc.eval_batch_size);
+      moe_load_since_last_eval(*model);  // the test forwards are not training load
       last_accuracy = ev.accuracy;
       progress.best_accuracy = std::max(progress.best_accuracy, ev.accuracy);
       MetricsRow row;
@@ -167,13 +186,21 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
       row.tokens_per_s = tps;
       row.elapsed_s = seconds_since(run_start);
       row.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
+      row.moe = std::move(moe);
       metrics.append(row);
       progress.loss_sum = 0;
       progress.loss_count = 0;
       char buf[200];
       std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
                     static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
-      console.line(buf);
+      std::string line = buf;
+      for (const MoELoadRecord& m : row.moe) {  // max expert load against the balanced 1/E
+        const double top = *std::max_element(m.load.begin(), m.load.end());
+        std::snprintf(buf, sizeof buf, " | moe%d max load %.2fx, dropped %.1f%%", m.layer,
+                      top * static_cast<double>(m.load.size()), 100.0 * m.dropped);
+        line += buf;
+      }
+      console.line(line);
       summary.evaluated = true;
       summary.final_accuracy = ev.accuracy;
       summary.final_loss = ev.loss;

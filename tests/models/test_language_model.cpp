@@ -37,6 +37,8 @@ TEST_CASE("language model: step-by-step decoding equals the full forward", "[mod
       {"model.d_model=16", "model.pattern=mha", "mha.n_heads=4", "mha.n_kv_heads=2", "mha.positions=rope",
        "model.ffn=mlp", "model.tie_embeddings=false"},
       {"model.d_model=16", "model.pattern=swa,mha", "swa.positions=alibi", "swa.n_heads=2", "swa.window=4"},
+      {"model.d_model=16", "model.n_layers=2", "model.pattern=shortconv,mha", "model.ffn_pattern=mlp,moe",
+       "moe.n_experts=4", "moe.top_k=2", "moe.capacity_factor=0.5"},
   };
   const int64_t B = 2, T = 9;
   for (const auto& args : configs) {
