@@ -4,6 +4,8 @@
 // the mixer's state, then time single-token steps. Reports tokens/s, the
 // decode state the mixer accounts for (state_bytes: total and per token of
 // context) and the bytes the allocator actually holds for that state.
+// With --config CONFIG.ini (repeatable) the same is measured for whole models
+// (LanguageModel::prefill, then step): hybrids against their pure stacks.
 #include <omp.h>
 
 #include <chrono>
@@ -14,6 +16,7 @@
 #include "cli/bench.h"
 #include "cli/mixer_setups.h"
 #include "kernels/cpu/threads.h"
+#include "train/experiment.h"
 
 namespace mixlab::cli {
 
@@ -43,6 +46,69 @@ DecodeResult measure(SequenceMixer& m, int64_t B, int64_t L, int64_t D, int64_t 
   return r;
 }
 
+DecodeResult measure_model(const LanguageModel& m, int64_t B, int64_t L, int64_t steps) {
+  NoGradGuard no_grad;
+  auto& alloc = CachingAllocator::for_device(Device::cpu());
+  Generator gen(3);
+  auto random_ids = [&](int64_t n) {
+    std::vector<int64_t> ids(n);
+    for (int64_t& id : ids)
+      id = std::min<int64_t>(m.vocab_size - 1, static_cast<int64_t>(Tensor::uniform({1}, gen, 0, m.vocab_size, DType::F64).item()));
+    return ids;
+  };
+  const size_t before = alloc.stats().bytes_in_use;
+  auto state = m.init_state(B);
+  constexpr int64_t kPiece = 2048;
+  for (int64_t s = 0; s < L; s += kPiece) {
+    const int64_t n = std::min(kPiece, L - s);
+    m.prefill(Tensor::from_indices(random_ids(B * n), {B, n}), state);
+  }
+  DecodeResult r;
+  r.held_mib = static_cast<double>(alloc.stats().bytes_in_use - before) / 1048576.0;
+  const std::vector<int64_t> tokens = random_ids(B * steps);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i)
+    m.step(Tensor::from_indices(std::vector<int64_t>(tokens.begin() + i * B, tokens.begin() + (i + 1) * B), {B}), state);
+  r.tokens_per_s = static_cast<double>(B * steps) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+int run_model_decode(const std::vector<std::string>& configs, const std::vector<int64_t>& contexts, int64_t B,
+                     int64_t steps, int threads) {
+  // Models are built (and refused) before anything is measured.
+  std::vector<std::pair<std::string, std::unique_ptr<LanguageModel>>> models;
+  for (const std::string& config : configs) {
+    try {
+      models.emplace_back(config, Experiment::load(config).build_model());
+    } catch (const Error& e) {
+      throw UsageError(std::string("bench decode: ") + e.what());
+    }
+    const LanguageModel& m = *models.back().second;
+    if (!m.first_non_causal_mixer().empty())
+      throw UsageError("bench decode: " + config + ": mixer '" + m.first_non_causal_mixer() + "' has no decode form");
+    int64_t longest = 0;
+    for (int64_t L : contexts) longest = std::max(longest, L + steps);
+    if (m.pos_embed && longest > m.max_seq_len)
+      throw UsageError("bench decode: " + config + " has " + std::to_string(m.max_seq_len) +
+                       " learned positions, fewer than context + steps (" + std::to_string(longest) +
+                       "); use positions none/sinusoidal or RoPE for decode benchmarks");
+  }
+  std::printf("mixlab bench decode: whole models, batch %lld, F32, %d threads, %lld timed steps\n",
+              static_cast<long long>(B), threads, static_cast<long long>(steps));
+  std::printf("%-40s %10s %8s | %10s | %12s %12s\n", "config", "params", "context", "tokens/s", "state MiB", "held MiB");
+  for (auto& [config, model] : models) {
+    model->eval();
+    for (int64_t L : contexts) {
+      const DecodeResult r = measure_model(*model, B, L, steps);
+      std::printf("%-40s %9.2fM %8lld | %10.1f | %12.2f %12.2f\n", config.c_str(),
+                  static_cast<double>(model->num_parameters()) / 1e6, static_cast<long long>(L), r.tokens_per_s,
+                  static_cast<double>(model->state_bytes(L)) / 1048576.0, r.held_mib / static_cast<double>(B));
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
 int run_decode_benchmark(const Args& args) {
   namespace po = boost::program_options;
   po::options_description options("mixlab bench decode [options]");
@@ -52,7 +118,9 @@ int run_decode_benchmark(const Args& args) {
       "contexts", po::value<std::string>()->default_value("1024,8192,32768"), "context lengths L")(
       "d-model", po::value<int64_t>()->default_value(512), "model width")(
       "batch", po::value<int64_t>()->default_value(1), "sequences decoded together")(
-      "steps", po::value<int64_t>()->default_value(64), "timed decode steps after the prefill");
+      "steps", po::value<int64_t>()->default_value(64), "timed decode steps after the prefill")(
+      "config", po::value<std::vector<std::string>>(), "whole models from experiment configs instead of mixers "
+                                                        "(repeatable; positions must reach the longest context)");
   po::variables_map vm;
   parse_args("bench decode", args, options, nullptr, vm);
   if (vm.count("help")) {
@@ -72,6 +140,7 @@ int run_decode_benchmark(const Args& args) {
   cpu::set_compute_threads(threads);
   int64_t longest = 0;
   for (int64_t L : contexts) longest = std::max(longest, L);
+  if (vm.count("config")) return run_model_decode(vm["config"].as<std::vector<std::string>>(), contexts, B, steps, threads);
 
   std::printf("mixlab bench decode: one mixer layer, d_model %lld, batch %lld, F32, %d threads, %lld timed steps\n",
               static_cast<long long>(D), static_cast<long long>(B), threads, static_cast<long long>(steps));

@@ -67,3 +67,7 @@ mixlab_cli_test(info_bad_key ARGS info|${PROJECT_SOURCE_DIR}/experiments/mqar/qu
   STDERR "d_modle")
 mixlab_cli_test(info_bad_contexts ARGS info|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--contexts|x EXIT 2
   STDERR "--contexts needs positive integers")
+mixlab_cli_test(bench_decode_models ARGS bench|decode|--config|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--contexts|16,48|--steps|4
+  STDOUT "quick.ini +0.55M +48 \\|" REJECT " -?nan| -?inf")
+mixlab_cli_test(bench_decode_models_too_long ARGS bench|decode|--config|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--contexts|1024 EXIT 2
+  STDERR "64 learned positions, fewer than context")
