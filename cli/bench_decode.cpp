@@ -39,6 +39,7 @@ DecodeResult measure(SequenceMixer& m, int64_t B, int64_t L, int64_t D, int64_t 
   r.held_mib = static_cast<double>(alloc.stats().bytes_in_use - before) / 1048576.0;
   std::vector<Tensor> tokens;
   for (int64_t i = 0; i < steps; ++i) tokens.push_back(Tensor::randn({B, D}, gen));
+  m.step(tokens.front(), *state);  // warm-up: first-call allocations are not decode cost
   const auto start = std::chrono::steady_clock::now();
   for (const Tensor& x : tokens) m.step(x, *state);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -66,6 +67,7 @@ DecodeResult measure_model(const LanguageModel& m, int64_t B, int64_t L, int64_t
   DecodeResult r;
   r.held_mib = static_cast<double>(alloc.stats().bytes_in_use - before) / 1048576.0;
   const std::vector<int64_t> tokens = random_ids(B * steps);
+  m.step(Tensor::from_indices(std::vector<int64_t>(tokens.begin(), tokens.begin() + B), {B}), state);  // warm-up
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i)
     m.step(Tensor::from_indices(std::vector<int64_t>(tokens.begin() + i * B, tokens.begin() + (i + 1) * B), {B}), state);
@@ -87,7 +89,7 @@ int run_model_decode(const std::vector<std::string>& configs, const std::vector<
     if (!m.first_non_causal_mixer().empty())
       throw UsageError("bench decode: " + config + ": mixer '" + m.first_non_causal_mixer() + "' has no decode form");
     int64_t longest = 0;
-    for (int64_t L : contexts) longest = std::max(longest, L + steps);
+    for (int64_t L : contexts) longest = std::max(longest, L + steps + 1);  // + the warm-up step
     if (m.pos_embed && longest > m.max_seq_len)
       throw UsageError("bench decode: " + config + " has " + std::to_string(m.max_seq_len) +
                        " learned positions, fewer than context + steps (" + std::to_string(longest) +
