@@ -20,7 +20,8 @@ mixlab_cli_test(train_unknown_mixer ARGS train|${tiny}|--model.pattern=mha,nope 
   STDERR "model.pattern: unknown mixer 'nope' .allowed: mha, shortconv")
 mixlab_cli_test(eval_missing_run ARGS eval|${cli_runs}/nope EXIT 1 STDERR "does not exist")
 mixlab_cli_test(forward_missing_args ARGS forward|${cli_runs}/tiny EXIT 2 STDERR "missing --tokens")
-mixlab_cli_test(plot_not_a_run ARGS plot|${PROJECT_SOURCE_DIR}|-o|${cli_runs}/x.png EXIT 1 STDERR "no metrics.csv")
+mixlab_cli_test(plot_not_a_run ARGS plot|${PROJECT_SOURCE_DIR}/docs|-o|${cli_runs}/x.png EXIT 1
+  STDERR "docs is not a run directory and holds none")
 
 # The end-to-end chain: clean, train, then eval/forward/plot the run.
 add_test(NAME cli.tiny_clean COMMAND ${CMAKE_COMMAND} -E rm -rf ${cli_runs}/tiny)
@@ -40,7 +41,18 @@ mixlab_cli_test(tiny_generate ARGS generate|${cli_runs}/tiny|--prompt-tokens|3,4
   STDOUT "prompt: 3,40,5,41,3\ngenerated: [0-9]+,[0-9]+,[0-9]+,[0-9]+\n")
 mixlab_cli_test(tiny_generate_bad_token ARGS generate|${cli_runs}/tiny|--prompt-tokens|3,64 EXIT 2
   STDERR "token id 64 is outside the model's vocabulary \\[0, 64\\)")
+mixlab_cli_test(tiny_plot_accuracy ARGS plot|${cli_runs}|--figure|accuracy|-o|${cli_runs}/accuracy.png
+  STDOUT "wrote .*accuracy.png")
+mixlab_cli_test(tiny_plot_state ARGS plot|${cli_runs}/tiny|--figure|state|--context|4096|-o|${cli_runs}/state.png
+  STDOUT "wrote .*state.png")
+mixlab_cli_test(tiny_plot_color_by ARGS plot|${cli_runs}/tiny|--color-by|model.pattern|-o|${cli_runs}/by.png
+  STDOUT "wrote .*by.png")
+mixlab_cli_test(tiny_plot_bad_key ARGS plot|${cli_runs}/tiny|--figure|accuracy|--x|model.d_modle|-o|${cli_runs}/bad.png
+  EXIT 1 STDERR "has no setting 'model.d_modle'")
+mixlab_cli_test(plot_bad_figure ARGS plot|${cli_runs}/tiny|--figure|pie|-o|${cli_runs}/pie.png EXIT 2
+  STDERR "--figure 'pie' is not one of: curves, accuracy, state")
 set_tests_properties(cli.tiny_train_again cli.tiny_eval cli.tiny_forward cli.tiny_forward_bad_tokens cli.tiny_plot
+  cli.tiny_plot_accuracy cli.tiny_plot_state cli.tiny_plot_color_by cli.tiny_plot_bad_key
   cli.tiny_generate cli.tiny_generate_bad_token PROPERTIES FIXTURES_REQUIRED tiny_run)
 mixlab_cli_test(generate_missing_prompt ARGS generate|${cli_runs}/tiny EXIT 2 STDERR "missing --prompt-tokens")
 mixlab_cli_test(generate_bad_temperature ARGS generate|${cli_runs}/tiny|--prompt-tokens|1|--temperature|-1 EXIT 2

@@ -5,6 +5,7 @@
 #include <gnuplot-iostream.h>
 
 #include "autograd/error.h"
+#include "train/figures.h"
 #include "train/metrics_log.h"
 
 namespace mixlab {
@@ -33,7 +34,7 @@ std::string label(const std::string& dir) {
 
 }  // namespace
 
-void plot_curves(const std::vector<std::string>& run_dirs, const std::string& png_path) {
+void plot_curves(const std::vector<std::string>& run_dirs, const std::string& png_path, const std::string& color_key) {
   MIXLAB_CHECK(!run_dirs.empty(), "plot: no run directories given");
   MIXLAB_CHECK(gnuplot_available(), "plot: gnuplot is not installed (scripts/setup.sh installs it)");
   std::vector<std::map<std::string, std::vector<double>>> runs;
@@ -42,6 +43,23 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
     MIXLAB_CHECK(fs::is_regular_file(csv), "plot: ", dir, " is not a run directory (no metrics.csv)");
     runs.push_back(read_metrics_csv(csv));
     MIXLAB_CHECK(!runs.back()["step"].empty(), "plot: ", csv, " has no rows yet");
+  }
+  // Colour and legend entry of each run: by run, or by the value of color_key.
+  std::vector<size_t> colour(run_dirs.size());
+  std::vector<std::string> title(run_dirs.size());
+  std::map<std::string, size_t> colour_of;
+  for (size_t r = 0; r < run_dirs.size(); ++r) {
+    if (color_key.empty()) {
+      colour[r] = r + 1;
+      title[r] = "title '" + label(run_dirs[r]) + "'";
+      continue;
+    }
+    const std::map<std::string, std::string> config = read_ini(run_dirs[r] + "/config.ini");
+    const auto it = config.find(color_key);
+    MIXLAB_CHECK(it != config.end(), "plot: run ", run_dirs[r], " has no setting '", color_key, "'");
+    const auto [slot, fresh] = colour_of.emplace(it->second, colour_of.size() + 1);
+    colour[r] = slot->second;
+    title[r] = fresh ? "title '" + color_key + " = " + it->second + "'" : "notitle";
   }
   const std::string tmp = png_path + ".tmp.png";
   {
@@ -54,8 +72,8 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
     gp << "set title 'loss (solid: test, dashed: train)'\nset ylabel 'cross-entropy'\nset logscale y\nplot ";
     for (size_t r = 0; r < runs.size(); ++r) {
       gp << (r ? ", " : "") << gp.file1d(zip(runs[r]["step"], runs[r]["test_loss"])) << " with lines lw 2 lc "
-         << r + 1 << " title '" << label(run_dirs[r]) << "'";
-      gp << ", " << gp.file1d(zip(runs[r]["step"], runs[r]["train_loss"])) << " with lines dt 2 lc " << r + 1
+         << colour[r] << " " << title[r];
+      gp << ", " << gp.file1d(zip(runs[r]["step"], runs[r]["train_loss"])) << " with lines dt 2 lc " << colour[r]
          << " notitle";
     }
     gp << "\nunset logscale y\n";
@@ -63,7 +81,7 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
     gp << "set title 'test accuracy'\nset ylabel 'accuracy'\nset yrange [0:1.02]\nset key bottom right\nplot ";
     for (size_t r = 0; r < runs.size(); ++r)
       gp << (r ? ", " : "") << gp.file1d(zip(runs[r]["step"], runs[r]["test_accuracy"]))
-         << " with linespoints lw 2 pt 7 ps 0.6 lc " << r + 1 << " title '" << label(run_dirs[r]) << "'";
+         << " with linespoints lw 2 pt 7 ps 0.6 lc " << colour[r] << " " << title[r];
     gp << "\nunset multiplot\nset output\n";
   }  // closing the pipe waits for gnuplot
   MIXLAB_CHECK(fs::is_regular_file(tmp) && fs::file_size(tmp) > 0, "plot: gnuplot did not write ", png_path);

@@ -10,8 +10,11 @@ namespace mixlab {
 bool gnuplot_available();
 
 // Left panel: train and test loss by step (log scale); right panel: test
-// accuracy by step. One colour per run, labelled with the run's folder name.
+// accuracy by step. One colour per run, labelled with the run's folder name,
+// or, with `color_key` (e.g. "model.pattern"), one colour per value of that
+// setting in the runs' config.ini, labelled with the value.
 // Throws mixlab::Error naming the run without a readable metrics.csv.
-void plot_curves(const std::vector<std::string>& run_dirs, const std::string& png_path);
+void plot_curves(const std::vector<std::string>& run_dirs, const std::string& png_path,
+                 const std::string& color_key = "");
 
 }  // namespace mixlab

@@ -1,0 +1,200 @@
+#include "train/figures.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <gnuplot-iostream.h>
+#include <set>
+
+#include "autograd/error.h"
+#include "train/experiment.h"
+#include "train/metrics_log.h"
+#include "train/plot.h"
+
+namespace mixlab {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, std::string> read_ini(const std::string& path) {
+  std::ifstream in(path);
+  MIXLAB_CHECK(in.good(), "cannot open ", path);
+  std::map<std::string, std::string> out;
+  std::string section, line;
+  auto trim = [](std::string s) {
+    const auto b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    out[(section.empty() ? "" : section + ".") + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+namespace {
+
+bool is_run(const fs::path& p) { return fs::is_regular_file(p / "metrics.csv") && fs::is_regular_file(p / "config.ini"); }
+
+RunRecord load_run_record(const fs::path& dir) {
+  RunRecord r;
+  r.dir = dir.string();
+  r.config = read_ini((dir / "config.ini").string());
+  r.metrics = read_metrics_csv((dir / "metrics.csv").string());
+  MIXLAB_CHECK(!r.metrics["step"].empty(), "plot: ", (dir / "metrics.csv").string(), " has no rows yet");
+  return r;
+}
+
+double accuracy(const RunRecord& r, const std::string& column, bool best) {
+  const auto it = r.metrics.find(column);
+  if (it == r.metrics.end() || it->second.empty()) return std::nan("");
+  return best ? *std::max_element(it->second.begin(), it->second.end()) : it->second.back();
+}
+
+const std::string& setting(const RunRecord& r, const std::string& key) {
+  const auto it = r.config.find(key);
+  MIXLAB_CHECK(it != r.config.end(), "plot: run ", r.dir, " has no setting '", key,
+               "' in its config.ini (use a section.key such as model.d_model)");
+  return it->second;
+}
+
+double number(const RunRecord& r, const std::string& key) {
+  const std::string& v = setting(r, key);
+  try {
+    size_t used = 0;
+    const double x = std::stod(v, &used);
+    if (used == v.size()) return x;
+  } catch (const std::exception&) {
+  }
+  throw Error(detail::concat("plot: setting ", key, " = '", v, "' of run ", r.dir, " is not a number"));
+}
+
+// "acc_64x4" -> "L 64, 4 kv pairs"; other names unchanged.
+std::string panel_title(const std::string& column) {
+  const std::string seg = column.substr(4);
+  const auto x = seg.find('x');
+  if (x == std::string::npos) return seg;
+  return "L " + seg.substr(0, x) + ", " + seg.substr(x + 1) + " kv pairs";
+}
+
+// The accuracy columns shown as panels: per-segment ones (acc_*), or the
+// overall test accuracy when no run has segments.
+std::vector<std::string> panels(const std::vector<RunRecord>& runs) {
+  std::set<std::string> cols;
+  for (const RunRecord& r : runs)
+    for (const auto& [name, values] : r.metrics)
+      if (name.starts_with("acc_")) cols.insert(name);
+  if (cols.empty()) return {"test_accuracy"};
+  return {cols.begin(), cols.end()};
+}
+
+using Curve = std::map<double, double>;  // x -> best accuracy
+
+void reduce_best(Curve& c, double x, double acc) {
+  if (std::isnan(acc)) return;
+  auto [it, fresh] = c.emplace(x, acc);
+  if (!fresh) it->second = std::max(it->second, acc);
+}
+
+// Draws one panel per entry of `panels`, each with a line per curve.
+void draw(const std::vector<std::pair<std::string, std::map<std::string, Curve>>>& panels, const std::string& title,
+          const std::string& xlabel, bool log_x, const std::string& png_path) {
+  MIXLAB_CHECK(gnuplot_available(), "plot: gnuplot is not installed (scripts/setup.sh installs it)");
+  const std::string tmp = png_path + ".tmp.png";
+  const size_t n = panels.size(), cols = std::min<size_t>(n, 4), rows = (n + cols - 1) / cols;
+  {
+    Gnuplot gp("gnuplot");
+    gp << "set terminal pngcairo size " << 560 * cols + 80 << "," << 380 * rows + 60 << " font 'Sans,10'\n"
+       << "set output '" << tmp << "'\nset termoption noenhanced\n"
+       << "set multiplot layout " << rows << "," << cols << " title '" << title << "'\n"
+       << "set grid\nset key outside right top\nset yrange [0:1.02]\nset ylabel 'accuracy'\n"
+       << "set xlabel '" << xlabel << "'\n";
+    if (log_x) gp << "set logscale x 2\n";
+    for (const auto& [panel, curves] : panels) {
+      gp << "set title '" << panel << "'\nplot ";
+      int colour = 1;
+      bool first = true;
+      for (const auto& [line, curve] : curves) {
+        std::vector<std::pair<double, double>> pts(curve.begin(), curve.end());
+        gp << (first ? "" : ", ") << gp.file1d(pts) << " with linespoints lw 2 pt 7 lc " << colour++ << " title '"
+           << line << "'";
+        first = false;
+      }
+      if (first) gp << "NaN notitle";
+      gp << "\n";
+    }
+    gp << "unset multiplot\nset output\n";
+  }
+  MIXLAB_CHECK(fs::is_regular_file(tmp) && fs::file_size(tmp) > 0, "plot: gnuplot did not write ", png_path);
+  fs::rename(tmp, png_path);
+}
+
+bool spans_octaves(const std::vector<RunRecord>& runs, const std::string& key) {
+  double lo = INFINITY, hi = 0;
+  for (const RunRecord& r : runs) {
+    const double x = number(r, key);
+    if (x <= 0) return false;
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  return hi >= 4 * lo;
+}
+
+}  // namespace
+
+std::vector<RunRecord> load_runs(const std::vector<std::string>& paths) {
+  std::vector<RunRecord> runs;
+  for (const std::string& p : paths) {
+    const fs::path path(p);
+    if (is_run(path)) {
+      runs.push_back(load_run_record(path));
+      continue;
+    }
+    MIXLAB_CHECK(fs::is_directory(path), "plot: ", p, " does not exist");
+    // A folder of runs: its run subfolders (a sweep's runs/ one level down too).
+    std::vector<fs::path> found;
+    for (const fs::path& base : {path, path / "runs"})
+      if (fs::is_directory(base))
+        for (const auto& entry : fs::directory_iterator(base))
+          if (entry.is_directory() && is_run(entry.path())) found.push_back(entry.path());
+    MIXLAB_CHECK(!found.empty(), "plot: ", p, " is not a run directory and holds none (no metrics.csv + config.ini)");
+    std::sort(found.begin(), found.end());
+    for (const fs::path& f : found) runs.push_back(load_run_record(f));
+  }
+  return runs;
+}
+
+void plot_accuracy_vs_x(const std::vector<RunRecord>& runs, const FigureOptions& o, const std::string& png_path) {
+  MIXLAB_CHECK(!runs.empty(), "plot: no runs");
+  std::vector<std::pair<std::string, std::map<std::string, Curve>>> out;
+  for (const std::string& column : panels(runs)) {
+    std::map<std::string, Curve> curves;
+    for (const RunRecord& r : runs) reduce_best(curves[setting(r, o.line_key)], number(r, o.x_key), accuracy(r, column, o.best));
+    out.emplace_back(column == "test_accuracy" ? "test accuracy" : panel_title(column), curves);
+  }
+  draw(out, std::string(o.best ? "best" : "final") + " test accuracy by " + o.x_key + ", one line per " + o.line_key +
+                " (best run per point)",
+       o.x_key, spans_octaves(runs, o.x_key), png_path);
+}
+
+void plot_accuracy_vs_state(const std::vector<RunRecord>& runs, const FigureOptions& o, const std::string& png_path) {
+  MIXLAB_CHECK(!runs.empty(), "plot: no runs");
+  std::map<std::string, Curve> curves;
+  for (const RunRecord& r : runs) {
+    const double bytes = static_cast<double>(Experiment::load(r.dir + "/config.ini").build_model()->state_bytes(o.context));
+    reduce_best(curves[setting(r, o.line_key)], bytes, accuracy(r, "test_accuracy", o.best));
+  }
+  const std::vector<std::pair<std::string, std::map<std::string, Curve>>> one = {
+      {"decode state at context " + std::to_string(o.context), curves}};
+  draw(one, std::string(o.best ? "best" : "final") + " test accuracy vs decode state bytes per sequence",
+       "state bytes (all layers, F32)", true, png_path);
+}
+
+}  // namespace mixlab

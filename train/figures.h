@@ -1,0 +1,45 @@
+#pragma once
+// The field's summary figures over many runs (issue 7), as gnuplot PNGs:
+// - accuracy against a swept value (d_model by default), one line per mixer
+//   (model.pattern by default), one panel per test segment (L, kv): the layout
+//   of Zoology's Figure 2;
+// - accuracy against decode state bytes at a stated context (log axis), one
+//   colour per mixer: the recall-memory tradeoff of Based/Zoology.
+// A run's settings come from its resolved config.ini; its accuracy from
+// metrics.csv (the best or the final eval). Runs that share a line and an x
+// value (e.g. several learning rates or seeds) are reduced to their best:
+// "best over learning rates", as the papers report.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mixlab {
+
+struct RunRecord {
+  std::string dir;
+  std::map<std::string, std::string> config;               // "section.key" -> value, from config.ini
+  std::map<std::string, std::vector<double>> metrics;      // metrics.csv columns
+};
+
+// Run directories, with folders of runs (e.g. a sweep's runs/) expanded to
+// the run directories inside them. Throws naming a path that holds no run.
+std::vector<RunRecord> load_runs(const std::vector<std::string>& paths);
+
+// "a = b" lines under "[section]" headers -> {"section.a": "b"}.
+std::map<std::string, std::string> read_ini(const std::string& path);
+
+struct FigureOptions {
+  std::string x_key = "model.d_model";     // accuracy-vs-x figure
+  std::string line_key = "model.pattern";  // one line (colour) per value
+  bool best = true;                        // best eval of each run, else the final one
+  int64_t context = 8192;                  // state figure: state bytes after this many tokens
+};
+
+// Accuracy against opts.x_key, a panel per test segment.
+void plot_accuracy_vs_x(const std::vector<RunRecord>& runs, const FigureOptions& opts, const std::string& png_path);
+// Accuracy against the model's decode state bytes at opts.context (built from
+// each run's config), log x axis.
+void plot_accuracy_vs_state(const std::vector<RunRecord>& runs, const FigureOptions& opts,
+                            const std::string& png_path);
+
+}  // namespace mixlab
