@@ -13,6 +13,7 @@ const std::vector<MixerSetup>& mixer_setups() {
       {"gqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=2"}},
       {"mqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=1"}},
       {"swa", "swa", {"swa.n_heads=8", "swa.window=1024"}},
+      {"longformer", "longformer", {"longformer.n_heads=8", "longformer.window=512", "longformer.n_global=16"}},
       {"linear_attn", "linear_attn", {"linear_attn.n_heads=8"}},
       {"retnet", "retnet", {"retnet.n_heads=8"}},
       {"shortconv", "shortconv", {}},
