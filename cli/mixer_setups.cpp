@@ -12,6 +12,9 @@ const std::vector<MixerSetup>& mixer_setups() {
       {"mha", "mha", {"mha.n_heads=8"}},
       {"gqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=2"}},
       {"mqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=1"}},
+      // DeepSeek-V2's proportions: latent 4x a head, a 32-dim shared RoPE key.
+      {"mla", "mla", {"mla.n_heads=8", "mla.kv_lora_rank=256", "mla.qk_nope_dim=64", "mla.qk_rope_dim=32",
+                      "mla.v_head_dim=64"}},
       {"swa", "swa", {"swa.n_heads=8", "swa.window=1024"}},
       {"longformer", "longformer", {"longformer.n_heads=8", "longformer.window=512", "longformer.n_global=16"}},
       {"linear_attn", "linear_attn", {"linear_attn.n_heads=8"}},

@@ -12,6 +12,7 @@ MixerSpec swa_mixer_spec();
 MixerSpec linear_attn_mixer_spec();
 MixerSpec retnet_mixer_spec();
 MixerSpec longformer_mixer_spec();
+MixerSpec mla_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -21,6 +22,7 @@ const std::vector<MixerSpec>& mixer_registry() {
       linear_attn_mixer_spec(),
       retnet_mixer_spec(),
       longformer_mixer_spec(),
+      mla_mixer_spec(),
   };
   return registry;
 }
