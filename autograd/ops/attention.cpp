@@ -23,7 +23,9 @@ void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, c
                    q.size(3) == k.size(3) && k.size(1) > 0 && q.size(1) % k.size(1) == 0,
                "flash_attention: q ", q.shape().str(), " must be (B,H,Tq,d) and k, v ", k.shape().str(), " and ",
                v.shape().str(), " (B,Hkv,Tk,d) with Hkv dividing H");
-  MIXLAB_CHECK(q.size(3) <= 256, "flash_attention: head dim ", q.size(3), " exceeds 256");
+  // Tiles hold head-dim rows; MLA's absorbed decoding attends over its
+  // latent rows (kv_lora_rank + qk_rope_dim, e.g. 576 in DeepSeek-V2).
+  MIXLAB_CHECK(q.size(3) <= 1024, "flash_attention: head dim ", q.size(3), " exceeds 1024");
   MIXLAB_CHECK(mask.alibi_slopes.empty() || static_cast<int64_t>(mask.alibi_slopes.size()) == q.size(1),
                "flash_attention: ", mask.alibi_slopes.size(), " ALiBi slopes for ", q.size(1), " heads");
   MIXLAB_CHECK(!mask.causal || q.size(2) <= n_keys, "flash_attention: causal with more queries (", q.size(2),

@@ -59,7 +59,10 @@ void flash_attention_forward(const FlashAttentionShape& s, const FlashAttentionM
   const int64_t d = s.d, group = s.H / s.Hkv;
   const int64_t q_blocks = (s.Tq + kRowsQ - 1) / kRowsQ;
   const T scale = static_cast<T>(m.scale);
-#pragma omp parallel for schedule(dynamic) if (s.B * s.H * q_blocks > 1)
+  // Always a parallel region, even for one task: inside one, Eigen runs the
+  // tile products on the calling thread; outside, it would fork threads for
+  // every small product (a decode step's single query block).
+#pragma omp parallel for schedule(dynamic)
   for (int64_t w = 0; w < s.B * s.H * q_blocks; ++w) {
     // Last query blocks first: under a causal mask they see the most keys, and
     // handing out the longest tasks first keeps the threads' finish times even.
@@ -111,7 +114,7 @@ void flash_attention_backward(const FlashAttentionShape& s, const FlashAttention
   const T scale = static_cast<T>(m.scale);
   // One task per (batch, KV head): it owns dK/dV of that head and dQ of the
   // query heads reading it, so no two threads write the same gradient.
-#pragma omp parallel for schedule(dynamic) if (s.B * s.Hkv > 1)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t w = 0; w < s.B * s.Hkv; ++w) {
     const int64_t b = w / s.Hkv, g = w % s.Hkv;
     MutMap<T> dK(dk + (b * s.Hkv + g) * s.Tk * d, s.Tk, d), dV(dv + (b * s.Hkv + g) * s.Tk * d, s.Tk, d);

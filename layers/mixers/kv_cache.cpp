@@ -30,18 +30,22 @@ void KVBuffer::reserve(int64_t rows, const Tensor& like) {
   // (2W leaves room for W single-token steps between slides).
   const int64_t grown = window_ > 0 ? std::max(rows, 2 * window_) : std::max<int64_t>({rows, 2 * capacity, 16});
   const Shape shape{like.size(0), like.size(1), grown, like.size(3)};
-  Tensor k = Tensor::empty(shape, like.dtype(), like.device()), v = Tensor::empty(shape, like.dtype(), like.device());
+  Tensor k = Tensor::empty(shape, like.dtype(), like.device());
+  Tensor v = with_values_ ? Tensor::empty(shape, like.dtype(), like.device()) : Tensor();
   if (length_ > 0) {
     copy_rows(k_, 0, k, 0, length_);
-    copy_rows(v_, 0, v, 0, length_);
+    if (with_values_) copy_rows(v_, 0, v, 0, length_);
   }
   k_ = k;
   v_ = v;
 }
 
 void KVBuffer::append(const Tensor& k, const Tensor& v) {
-  MIXLAB_CHECK(k.ndim() == 4 && k.shape() == v.shape(), "kv cache: keys ", k.describe(), " and values ",
-               v.describe(), " must both be (B, Hkv, T, d)");
+  MIXLAB_CHECK(k.ndim() == 4 && (!v.defined() || k.shape() == v.shape()), "kv cache: keys ", k.describe(),
+               " and values ", v.defined() ? v.describe() : "(none)", " must both be (B, Hkv, T, d)");
+  MIXLAB_CHECK(!k_.defined() || v.defined() == with_values_, "kv cache: appending ",
+               v.defined() ? "values to a keys-only cache" : "keys only to a cache with values");
+  with_values_ = v.defined();
   MIXLAB_CHECK(!k_.defined() || (k.size(0) == k_.size(0) && k.size(1) == k_.size(1) && k.size(3) == k_.size(3) &&
                                  k.dtype() == k_.dtype()),
                "kv cache: appending ", k.describe(), " to a cache of ", k_.describe());
@@ -50,13 +54,12 @@ void KVBuffer::append(const Tensor& k, const Tensor& v) {
     // Slide instead of growing: only the last W rows are ever read again.
     const int64_t kept = std::min(length_, window_);
     copy_rows(k_, length_ - kept, k_, 0, kept);
-    copy_rows(v_, length_ - kept, v_, 0, kept);
+    if (with_values_) copy_rows(v_, length_ - kept, v_, 0, kept);
     length_ = kept;
   }
   reserve(length_ + T, k);
-  const Tensor kc = k.detach(), vc = v.detach();
-  copy_rows(kc, 0, k_, length_, T);
-  copy_rows(vc, 0, v_, length_, T);
+  copy_rows(k.detach(), 0, k_, length_, T);
+  if (with_values_) copy_rows(v.detach(), 0, v_, length_, T);
   length_ += T;
 }
 

@@ -15,20 +15,22 @@ class KVBuffer {
  public:
   explicit KVBuffer(int64_t window = 0) : window_(window) {}
 
-  // k, v (B, Hkv, T, d) appended after the cached rows. A windowed cache may
-  // still hold rows older than the window (up to ~W of them): the attention
-  // mask's window hides them, and the next slide drops them.
-  void append(const Tensor& k, const Tensor& v);
+  // k, v (B, Hkv, T, d) appended after the cached rows; v may be undefined
+  // for a keys-only cache (MLA's latent rows serve as keys and values). A
+  // windowed cache may still hold rows older than the window (up to ~W of
+  // them): the attention mask's window hides them, and the next slide drops them.
+  void append(const Tensor& k, const Tensor& v = Tensor());
 
   int64_t length() const { return length_; }
   const Tensor& keys() const { return k_; }    // (B, Hkv, capacity, d); undefined before the first append
-  const Tensor& values() const { return v_; }
+  const Tensor& values() const { return v_; }  // undefined for a keys-only cache
 
  private:
   void reserve(int64_t rows, const Tensor& like);
 
   int64_t window_;
   int64_t length_ = 0;
+  bool with_values_ = true;
   Tensor k_, v_;
 };
 

@@ -124,7 +124,9 @@ class MultiHeadLatentAttention : public SequenceMixer {
     const int64_t first = cache.position;
     append(cache, latents(x, first));
     cache.position += x.size(1);
-    return attend_expanded(x, first, cache.c, cache.k_pe);
+    const int64_t B = x.size(0), t = cache.rows.length();
+    Tensor all = slice(cache.rows.keys(), 2, 0, t).reshape({B, t, kv_lora_ + d_rope_});
+    return attend_expanded(x, first, slice(all, -1, 0, kv_lora_), slice(all, -1, kv_lora_, kv_lora_ + d_rope_));
   }
 
   // x_t (B,D) -> (B,D)
@@ -233,9 +235,9 @@ class MultiHeadLatentAttention : public SequenceMixer {
     return {c, k_pe};
   }
 
-  static void append(LatentCache& cache, const Latents& lat) {
-    cache.c = cache.c.defined() ? concat({cache.c, lat.c}, 1) : lat.c;
-    cache.k_pe = cache.k_pe.defined() ? concat({cache.k_pe, lat.k_pe}, 1) : lat.k_pe;
+  void append(LatentCache& cache, const Latents& lat) const {
+    const int64_t B = lat.c.size(0), T = lat.c.size(1);
+    cache.rows.append(concat({lat.c, lat.k_pe}, -1).reshape({B, 1, T, kv_lora_ + d_rope_}));
   }
 
   // x (B,T,D) at positions first.. -> q_nope (B,H,T,d_n) and rotated q_pe (B,H,T,d_r).
@@ -268,7 +270,10 @@ class MultiHeadLatentAttention : public SequenceMixer {
   }
 
   // Absorbed path for one token x (B,1,D) at position pos, the cache already
-  // holding it: scores against c through W_UK, values through W_UV. -> (B,D)
+  // holding it. The query is folded into latent space, [q_nope_hᵀ W_UK,h | q_pe_h],
+  // and attends over the cached rows [c | k_pe] as keys and values;
+  // the attended rows' first kv_lora columns are Σ_s p_{h,s} c_s, which W_UV,h
+  // maps to the head's output. -> (B,D)
   Tensor attend_absorbed(const Tensor& x, int64_t pos, const LatentCache& cache) const {
     const int64_t B = x.size(0);
     auto [q_nope, q_pe] = queries(x, pos);  // (B,H,1,d_n), (B,H,1,d_r)
@@ -276,10 +281,14 @@ class MultiHeadLatentAttention : public SequenceMixer {
     Tensor w_uk = slice(w, 1, 0, d_nope_), w_uv = slice(w, 1, d_nope_, d_nope_ + d_v_);  // (H,d_n,r), (H,d_v,r)
     // q_nope_hᵀ W_UK,h, batched over heads: (H,B,d_n)·(H,d_n,r) -> (H,B,r) -> (B,H,r)
     Tensor q_lat = permute(matmul(permute(q_nope.reshape({B, n_heads_, d_nope_}), {1, 0, 2}), w_uk), {1, 0, 2});
-    Tensor scores = add(matmul(q_lat, cache.c, false, true),                                    // (B,H,t)
-                        matmul(q_pe.reshape({B, n_heads_, d_rope_}), cache.k_pe, false, true));  // (B,H,t)
-    Tensor p = softmax(mul(scores, scale()), -1);  // every cached token is in the past: no mask
-    Tensor ctx = matmul(p, cache.c);                // Σ_s p_{h,s} c_s: (B,H,r)
+    // The H heads' queries are H rows of one query block against the single
+    // latent head, so the cache is read once for all heads (FlashMLA's idea);
+    // every cached token is in the past, so no mask.
+    Tensor q = concat({q_lat, q_pe.reshape({B, n_heads_, d_rope_})}, -1).reshape({B, 1, n_heads_, kv_lora_ + d_rope_});
+    const Tensor& rows = cache.rows.keys();
+    Tensor attended = flash_attention_cached(q, rows, rows, cache.rows.length(),
+                                             {.causal = false, .window = 0, .scale = scale(), .alibi_slopes = {}});
+    Tensor ctx = slice(attended.reshape({B, n_heads_, kv_lora_ + d_rope_}), -1, 0, kv_lora_);  // (B,H,r)
     // W_UV,h·ctx_h: (H,B,r)·(H,d_v,r)ᵀ -> (H,B,d_v) -> (B,H,d_v)
     Tensor o = permute(matmul(permute(ctx, {1, 0, 2}), w_uv, false, true), {1, 0, 2});
     return o_proj_->forward(o.reshape({B, n_heads_ * d_v_}));

@@ -102,10 +102,13 @@ TEST_CASE("mla: the cache holds only the latent and the shared rotated key", "[m
     m->prefill(slice(x, 1, 0, 4), *state);
     decode_all(*m, x, *state, 4);
     const auto& cache = dynamic_cast<const LatentCache&>(*state);
-    CHECK(cache.c.shape() == Shape{B, T, 32});
-    CHECK(cache.k_pe.shape() == Shape{B, T, 16});
+    // one row [c (32) | k_pe (16)] per token, one KV head
+    CHECK(cache.rows.length() == T);
+    CHECK(cache.rows.keys().size(1) == 1);
+    CHECK(cache.rows.keys().size(3) == 32 + 16);
+    CHECK(!cache.rows.values().defined());
     // state_bytes is what the cache really holds, per sequence, at F32
-    CHECK(m->state_bytes(T) == (cache.c.numel() + cache.k_pe.numel()) / B * 4);
+    CHECK(m->state_bytes(T) == cache.rows.length() * cache.rows.keys().size(3) * 4);
   }
   // Against a cache of expanded keys and values (what decoding without the
   // latent would keep): H·(d_n + d_r) keys + H·d_v values = 2·32 + 2·32 = 128
