@@ -3,6 +3,7 @@
 // side by side in autograd/ops/<kind>.cpp.
 #include "autograd/ops/attention.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/gated_scan.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/nn.h"
 #include "autograd/ops/reduce.h"
