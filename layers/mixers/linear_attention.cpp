@@ -17,14 +17,15 @@
 //                      in the decode state so its size does not depend on it).
 //   y = W_out concat_h(o_t) (no bias).
 //
-// Three forms of forward (linear_attn.form), all built from differentiable ops
-// and equal up to rounding:
+// Three forms of forward (linear_attn.form), equal up to rounding:
 //   parallel  : O = ((φ(Q)φ(K)ᵀ) ⊙ tril) V, denominators = row sums of the same
 //               masked matrix (T×T memory);
 //   recurrent : the recurrence above token by token (the same code as step());
-//   chunked   : chunks of C tokens (the last may be shorter):
+//   chunked   : chunks of C tokens (the last may be shorter) through the fused
+//               gated scan without decay (autograd/ops/gated_scan.h):
 //               O_[n] = φ(Q_[n]) S_[n] + tril(φ(Q_[n])φ(K_[n])ᵀ) V_[n],
-//               S_[n+1] = S_[n] + φ(K_[n])ᵀ V_[n] (and z likewise).
+//               S_[n+1] = S_[n] + φ(K_[n])ᵀ V_[n] (and z likewise); prefill runs
+//               it from the decode state.
 // Decoding keeps S and z per head: H·(F·d_v + F) values, constant in context.
 #include <cmath>
 
@@ -123,6 +124,18 @@ class LinearAttention : public SequenceMixer {
     Tensor o = recurrent_step(fq, fk, v, s.S, s.z);
     s.position++;
     return finish(o, B, 1).reshape({B, d_model_});
+  }
+
+  // x (B,T,D) -> (B,T,D): the chunked scan continuing from the state.
+  Tensor prefill(const Tensor& x, MixerState& state) override {
+    auto& s = dynamic_cast<LinearAttnState&>(state);
+    const int64_t B = x.size(0), T = x.size(1);
+    Tensor fq = feature(heads(q_proj_->forward(x), B, T, d_k_));
+    Tensor fk = feature(heads(k_proj_->forward(x), B, T, d_k_));
+    Tensor v = heads(v_proj_->forward(x), B, T, d_v_);
+    Tensor o = chunked(fq, fk, v, &s);
+    s.position += T;
+    return finish(o, B, T);
   }
 
   // S (F×d_v) and z (F) per head, constant in the context length.
@@ -256,28 +269,22 @@ class LinearAttention : public SequenceMixer {
     return concat(outs, 2);
   }
 
-  Tensor chunked(const Tensor& fq, const Tensor& fk, const Tensor& v) {
-    const int64_t T = fq.size(2);
-    Tensor S, z;  // state of the chunks before this one; undefined before the first
-    std::vector<Tensor> outs;
-    for (int64_t s = 0; s < T; s += chunk_) {
-      const int64_t e = std::min(T, s + chunk_);
-      Tensor q = slice(fq, 2, s, e), k = slice(fk, 2, s, e), vc = slice(v, 2, s, e);
-      Tensor A = mul(matmul(q, k, false, true), tril(e - s, fq.dtype()));  // (B,H,c,c)
-      Tensor num = matmul(A, vc);
-      Tensor den = normalize_ ? sum(A, -1, true) : Tensor();
-      if (S.defined()) {
-        num = add(num, matmul(q, S));
-        if (normalize_) den = add(den, matmul(q, z, false, true));
-      }
-      outs.push_back(combine(num, den));
-      if (e < T) {  // pass the state on
-        Tensor dS = matmul(k, vc, true, false), dz = sum(k, 2, true);
-        S = S.defined() ? add(S, dS) : dS;
-        z = z.defined() ? add(z, dz) : dz;
-      }
+  // Chunked: the fused scan (autograd/ops/gated_scan.h) without decay. v
+  // carries an extra column of ones, so the scan's state is [S | zᵀ] and its
+  // last output column is φ(q)·z: numerator and denominator in one pass.
+  // Continues from `state` (S, z) when given and leaves the final state there.
+  Tensor chunked(const Tensor& fq, const Tensor& fk, const Tensor& v, LinearAttnState* state = nullptr) {
+    const int64_t B = fq.size(0), T = fq.size(2);
+    Tensor ones = Tensor::ones({B, n_heads_, T, 1}, v.dtype(), v.device());
+    Tensor initial = state ? concat({state->S, transpose(state->z, 2, 3)}, -1) : Tensor();
+    Tensor final_state;
+    Tensor o = gated_scan(fq, fk, concat({v, ones}, -1), Tensor(), Tensor(), initial, {.chunk = chunk_},
+                          state ? &final_state : nullptr);
+    if (state) {
+      state->S = slice(final_state, -1, 0, d_v_);
+      state->z = transpose(slice(final_state, -1, d_v_, d_v_ + 1), 2, 3);
     }
-    return outs.size() == 1 ? outs[0] : concat(outs, 2);
+    return combine(slice(o, -1, 0, d_v_), slice(o, -1, d_v_, d_v_ + 1));
   }
 
   // o (B,H,T,d_v) -> (B,T,D): per-head RMSNorm when unnormalised, heads joined, out_proj.

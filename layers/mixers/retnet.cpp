@@ -17,17 +17,18 @@
 //   Output: per-head RMSNorm over d_v, no affine, eps retnet.norm_eps (1e-6 as
 //   torchscale's layernorm_eps), then swish(g) ⊙ o, then out_proj (D_v → D).
 //
-// Forms of forward (retnet.form), all built from differentiable ops and equal
-// up to rounding (so all gradients come from the tape):
+// Forms of forward (retnet.form), equal up to rounding:
 //   parallel  : A = (Q Kᵀ) ⊙ D̃ with D_nm = γ^(n−m) for n ≥ m, 0 otherwise —
 //               built in log space, the upper triangle set to −∞ before exp —
 //               and D̃ = D / √(Σ_m D_nm); O = A V (T×T memory).
 //   recurrent : S_n = γ S_{n−1} + k_nᵀ v_n, o_n = q_n S_n / √s_n, token by token
 //               (the same arithmetic as step()).
-//   chunked   : chunks of C = retnet.chunk_size tokens, the last may be shorter:
+//   chunked   : chunks of C = retnet.chunk_size tokens through the fused
+//               gated scan (autograd/ops/gated_scan.h, hand-written backward):
 //               O_[i] = (Q_[i] K_[i]ᵀ ⊙ D) V_[i] + (Q_[i] R_{i−1}) ⊙ ξ, ξ_j = γ^(j+1),
 //               R_i = K_[i]ᵀ (V_[i] ⊙ ζ) + γ^L R_{i−1}, ζ_j = γ^(L−1−j) (L = chunk
-//               length), then rows scaled by 1/√s_n.
+//               length), then rows scaled by 1/√s_n. prefill runs it from the
+//               decode state.
 // Decoding keeps S per head: H·d_k·d_v values, constant in the context.
 //
 // Where this simplifies torchscale:
@@ -140,6 +141,18 @@ class RetNet : public SequenceMixer {
     s.position++;
     Tensor o = mul(matmul(q, s.S), row_scale(pos, 1, x));  // (B,H,1,d_v)
     return finish(o, x, B, 1).reshape({B, d_model_});
+  }
+
+  // x (B,T,D) at positions pos.. -> (B,T,D): the chunked scan from the state.
+  Tensor prefill(const Tensor& x, MixerState& state) override {
+    auto& s = dynamic_cast<RetentionState&>(state);
+    const int64_t B = x.size(0), T = x.size(1), pos = s.position;
+    Tensor q = rotate(heads(q_proj_->forward(x), B, T, d_k_), pos);
+    Tensor k = rotate(mul(heads(k_proj_->forward(x), B, T, d_k_), 1.0 / std::sqrt(static_cast<double>(d_k_))), pos);
+    Tensor v = heads(v_proj_->forward(x), B, T, d_v_);
+    Tensor o = mul(chunked(q, k, v, s.S, &s.S), row_scale(pos, T, x));
+    s.position += T;
+    return finish(o, x, B, T);
   }
 
   // S per head: H · d_k · d_v values at F32, constant in the context.
@@ -275,15 +288,6 @@ class RetNet : public SequenceMixer {
     return constant(d, {n_heads_, L, L}, like);
   }
 
-  // (H,L,1) with entries γ^(f(j)), j = 0..L−1.
-  template <class F>
-  Tensor decay_column(int64_t L, F exponent, const Tensor& like) const {
-    std::vector<double> v(n_heads_ * L);
-    for (int64_t h = 0; h < n_heads_; ++h)
-      for (int64_t j = 0; j < L; ++j) v[h * L + j] = std::exp(static_cast<double>(exponent(j)) * log_gamma_[h]);
-    return constant(v, {n_heads_, L, 1}, like);
-  }
-
   // Parallel: O = ((Q Kᵀ) ⊙ D̃) V, already row-normalised.
   Tensor parallel(const Tensor& q, const Tensor& k, const Tensor& v) const {
     const int64_t T = q.size(2);
@@ -303,24 +307,18 @@ class RetNet : public SequenceMixer {
     return concat(outs, 2);
   }
 
-  // Chunkwise (unnormalised): intra-chunk decay matrix plus the carried state R.
-  Tensor chunked(const Tensor& q, const Tensor& k, const Tensor& v) const {
-    const int64_t T = q.size(2);
-    Tensor R;  // (B,H,d_k,d_v): Σ over earlier chunks of γ^(distance) k_mᵀ v_m
-    std::vector<Tensor> outs;
-    for (int64_t start = 0; start < T; start += chunk_) {
-      const int64_t L = std::min(chunk_, T - start);
-      Tensor Q = slice(q, 2, start, start + L), K = slice(k, 2, start, start + L), V = slice(v, 2, start, start + L);
-      Tensor o = matmul(mul(matmul(Q, K, false, true), decay_matrix(L, false, q)), V);
-      if (R.defined())  // ξ_j = γ^(j+1)
-        o = add(o, mul(matmul(Q, R), decay_column(L, [](int64_t j) { return j + 1; }, q)));
-      outs.push_back(o);
-      if (start + L < T) {  // ζ_j = γ^(L−1−j)
-        Tensor update = matmul(K, mul(V, decay_column(L, [L](int64_t j) { return L - 1 - j; }, q)), true, false);
-        R = R.defined() ? add(update, mul(R, gamma_power(L, q))) : update;
-      }
-    }
-    return outs.size() == 1 ? outs[0] : concat(outs, 2);
+  // Chunkwise (unnormalised) through the fused scan (autograd/ops/gated_scan.h):
+  // per-head log decay log γ_h at every token, chunk-level GEMMs with the
+  // intra-chunk decay built in log space. Continues from `S` when defined and
+  // leaves the final state there when `final_state` is given.
+  Tensor chunked(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& S = Tensor(),
+                 Tensor* final_state = nullptr) const {
+    const int64_t B = q.size(0), T = q.size(2);
+    std::vector<double> log_decay(n_heads_ * T);
+    for (int64_t h = 0; h < n_heads_; ++h)
+      for (int64_t t = 0; t < T; ++t) log_decay[h * T + t] = log_gamma_[h];
+    Tensor g = expand(constant(log_decay, {1, n_heads_, T, 1}, q), {B, n_heads_, T, 1});
+    return gated_scan(q, k, v, g, Tensor(), S, {.chunk = chunk_}, final_state);
   }
 
   int64_t d_model_, n_heads_, chunk_;
