@@ -13,6 +13,7 @@ MixerSpec linear_attn_mixer_spec();
 MixerSpec retnet_mixer_spec();
 MixerSpec longformer_mixer_spec();
 MixerSpec mla_mixer_spec();
+MixerSpec mamba2_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -23,6 +24,7 @@ const std::vector<MixerSpec>& mixer_registry() {
       retnet_mixer_spec(),
       longformer_mixer_spec(),
       mla_mixer_spec(),
+      mamba2_mixer_spec(),
   };
   return registry;
 }
