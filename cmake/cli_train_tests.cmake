@@ -18,6 +18,15 @@ mixlab_cli_test(train_kv_do_not_fit ARGS train|${tiny}|--task.train_segments=16:
 mixlab_cli_test(train_vocab_too_small ARGS train|${tiny}|--task.vocab_size=10 EXIT 2 STDERR "vocab")
 mixlab_cli_test(train_unknown_mixer ARGS train|${tiny}|--model.pattern=mha,nope EXIT 2
   STDERR "model.pattern: unknown mixer 'nope' .allowed: mha, shortconv")
+# --check: validates the config and overrides and prints one line (scripts/sweep
+# relies on it; tests/scripts/test_sweep.py checks that it writes nothing).
+mixlab_cli_test(train_check ARGS train|${tiny}|--check|--train.out_dir=${cli_runs}/check
+  STDOUT "^check: [^\n]*/check/tiny: ok: mqar[^\n]*, [0-9]+ parameters, 40 steps\n$")
+mixlab_cli_test(train_check_bad_key ARGS train|${tiny}|--check|--model.frobnicate=1 EXIT 2
+  STDERR "^mixlab: train: .*model.frobnicate[^\n]*\n$")
+mixlab_cli_test(train_check_bad_value ARGS train|${tiny}|--mha.n_heads=3|--check EXIT 2 STDERR "mha.n_heads")
+mixlab_cli_test(train_stop_at_bad ARGS train|${tiny}|--stop-at|-1 EXIT 2
+  STDERR "^mixlab: train: --stop-at '-1' is not a step count .allowed: an integer >= 0.\n$")
 mixlab_cli_test(eval_missing_run ARGS eval|${cli_runs}/nope EXIT 1 STDERR "does not exist")
 mixlab_cli_test(forward_missing_args ARGS forward|${cli_runs}/tiny EXIT 2 STDERR "missing --tokens")
 mixlab_cli_test(plot_not_a_run ARGS plot|${PROJECT_SOURCE_DIR}/docs|-o|${cli_runs}/x.png EXIT 1

@@ -18,6 +18,7 @@ packages=(
   nlohmann-json3-dev               # metrics.jsonl, safetensors headers
   libfmt-dev                       # formatting
   gnuplot-nox libgnuplot-iostream-dev  # plots
+  python3                          # scripts/sweep and its tests (standard library only)
 )
 missing=()
 for package in "${packages[@]}"; do

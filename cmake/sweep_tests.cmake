@@ -1,0 +1,21 @@
+# CTest cases for scripts/sweep (tests/scripts/test_sweep.py): one case per
+# test method, each in its own scratch folder, all through the real mixlab.
+# Included at the end of CMakeLists.txt. scripts/setup.sh installs python3.
+find_package(Python3 COMPONENTS Interpreter)
+if(NOT Python3_Interpreter_FOUND)
+  message(WARNING "python3 not found: the scripts/sweep tests are not registered (scripts/setup.sh installs it)")
+  return()
+endif()
+
+foreach(case
+    dry_run_lists_every_run
+    example_sweep_is_valid
+    bad_grid_key_fails_before_anything_runs
+    slurm_script_parses_and_names_every_run
+    real_sweep_resumes_and_skips_finished_runs
+    failing_run_is_reported_and_the_others_continue)
+  add_test(NAME scripts.sweep.${case}
+           COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/scripts/test_sweep.py -v SweepTest.test_${case})
+  set_tests_properties(scripts.sweep.${case} PROPERTIES TIMEOUT 60
+    ENVIRONMENT "MIXLAB=$<TARGET_FILE:mixlab>;SWEEP_TEST_DIR=${CMAKE_BINARY_DIR}/sweep_test_runs")
+endforeach()

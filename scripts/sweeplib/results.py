@@ -1,0 +1,145 @@
+"""The results table of a sweep: one row per run with its settings and the
+final and best test metrics of its metrics.csv, written as CSV and as a
+Markdown table with a caption line. `best_over(key)` keeps, for every setting
+of the other columns, the run with the highest best test accuracy."""
+import csv
+import json
+import statistics
+from pathlib import Path
+
+from .run_dir import run_state
+from .sweep_file import SweepError
+
+METRIC_COLUMNS = ["status", "steps", "final_test_acc", "final_test_loss", "best_test_acc", "best_acc_step",
+                  "min_test_loss", "tokens_per_s"]
+STATUS_TEXT = {"finished": "finished", "resumable": "stopped", "partial": "incomplete", "new": "not run"}
+
+
+def read_metrics(run_dir):
+    """metrics.csv rows as dicts of floats; a row cut short by a kill is dropped."""
+    path = Path(run_dir) / "metrics.csv"
+    if not path.is_file():
+        return []
+    rows = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                rows.append({k: float(v) for k, v in row.items()})
+            except (TypeError, ValueError):
+                continue
+    return rows
+
+
+def median_tokens_per_s(run_dir):
+    """The median of the tokens/s that metrics.jsonl records at each eval
+    (training throughput over the steps since the previous eval)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    values = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                values.append(float(json.loads(line)["tokens_per_s"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return statistics.median(values) if values else None
+
+
+def run_row(run):
+    row = {"run": run.name, **run.settings}
+    try:
+        state, _ = run_state(run.run_dir)
+        row["status"] = STATUS_TEXT[state]
+    except SweepError:
+        row["status"] = "unreadable checkpoint"
+    metrics = read_metrics(run.run_dir)
+    if metrics:
+        last = metrics[-1]
+        best = max(metrics, key=lambda r: r["test_accuracy"])  # the first of equal maxima
+        row.update(steps=int(last["step"]), final_test_acc=last["test_accuracy"], final_test_loss=last["test_loss"],
+                   best_test_acc=best["test_accuracy"], best_acc_step=int(best["step"]),
+                   min_test_loss=min(r["test_loss"] for r in metrics))
+    row["tokens_per_s"] = median_tokens_per_s(run.run_dir)
+    return row
+
+
+def table(sweep, runs):
+    """(columns, rows) in sweep order."""
+    return ["run"] + sweep.columns() + METRIC_COLUMNS, [run_row(r) for r in runs]
+
+
+def best_over(columns, rows, key):
+    """One row per setting of the other setting columns: the run with the
+    highest best test accuracy (ties: the lower minimum test loss, then sweep
+    order). `candidates` counts the runs of the group that have metrics."""
+    settings = [c for c in columns[1:columns.index("status")] if c != key]
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[c] for c in settings), []).append(row)
+    reduced = []
+    for group in groups.values():
+        measured = [r for r in group if r.get("best_test_acc") is not None]
+        chosen = max(measured, key=lambda r: (r["best_test_acc"], -r["min_test_loss"])) if measured else group[0]
+        reduced.append({**chosen, "candidates": len(measured)})
+    return columns + ["candidates"], reduced
+
+
+def caption(sweep, rows, reduced_over=None):
+    finished = sum(1 for r in rows if r["status"] == "finished")
+    fixed = ", ".join(f"{k}={v}" for k, v in sweep.fixed.items())
+    text = (f"Sweep {sweep.name}: base {sweep.base.name}" + (f", fixed {fixed}" if fixed else "") +
+            f"; {len(rows)} runs, {finished} finished. final_* is the last eval, best_test_acc the highest test "
+            "accuracy (at best_acc_step), min_test_loss the lowest test loss; tokens_per_s is the median "
+            "training throughput over evals.")
+    if reduced_over:
+        text += (f" Best over {reduced_over}: for each setting of the other columns, the {reduced_over} whose run "
+                 "reached the highest best_test_acc (ties: lower min_test_loss); candidates counts the runs compared.")
+    return text
+
+
+def _text(value, column):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.0f}" if column == "tokens_per_s" else f"{value:.6g}"
+    return str(value)
+
+
+def write(directory, stem, columns, rows, caption_line):
+    """Writes <stem>.csv and <stem>.md under `directory`; returns the Markdown."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f"{stem}.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_text(row.get(c), c) for c in columns])
+
+    def cell(row, c):
+        value = row.get(c)
+        if value is None:
+            return "–"
+        if isinstance(value, float) and c != "tokens_per_s":
+            return f"{value:.4f}"
+        return _text(value, c).replace("|", "\\|")
+
+    lines = [f"**Table.** {caption_line}", "", "| " + " | ".join(columns) + " |",
+             "|" + "|".join("---:" if c in METRIC_COLUMNS[1:] + ["candidates"] else "---" for c in columns) + "|"]
+    lines += ["| " + " | ".join(cell(row, c) for c in columns) + " |" for row in rows]
+    markdown = "\n".join(lines) + "\n"
+    (directory / f"{stem}.md").write_text(markdown)
+    return markdown
+
+
+def write_tables(sweep, runs, out, reduce_over=None):
+    """results.csv/.md, plus results_best_over_<key>.csv/.md when reducing.
+    Returns the paths written and the last Markdown text."""
+    directory = sweep.directory(out)
+    columns, rows = table(sweep, runs)
+    markdown = write(directory, "results", columns, rows, caption(sweep, rows))
+    written = [directory / "results.csv", directory / "results.md"]
+    if reduce_over:
+        rcolumns, rrows = best_over(columns, rows, reduce_over)
+        stem = f"results_best_over_{reduce_over}"
+        markdown = write(directory, stem, rcolumns, rrows, caption(sweep, rows, reduce_over))
+        written += [directory / f"{stem}.csv", directory / f"{stem}.md"]
+    return written, markdown

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Tests of scripts/sweep through the real mixlab executable (registered in
+CTest by cmake/sweep_tests.cmake, one CTest case per test method).
+
+    MIXLAB=build/mixlab SWEEP_TEST_DIR=/tmp/sweep-tests python3 tests/scripts/test_sweep.py -v
+
+Every run trains tests/data/tiny_mqar.ini (d_model 16, 2 layers) for 20 steps
+on one thread: well under a second each."""
+import csv
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SWEEP = REPO / "scripts" / "sweep"
+TINY = REPO / "tests" / "data" / "tiny_mqar.ini"
+MIXLAB = Path(os.environ.get("MIXLAB", REPO / "build" / "mixlab")).resolve()
+SCRATCH = Path(os.environ.get("SWEEP_TEST_DIR", REPO / "build" / "sweep_test_runs")).resolve()
+
+
+def sweep(*args, env=None):
+    return subprocess.run([sys.executable, str(SWEEP), *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def listed_commands(dry_run_stdout):
+    """{run name: argv} from `sweep run --dry-run`: a 'NAME (state)' line,
+    then '    $ command'."""
+    lines = dry_run_stdout.splitlines()
+    return {lines[i - 1].rsplit(" (", 1)[0]: shlex.split(line[len("    $ "):])
+            for i, line in enumerate(lines) if line.startswith("    $ ")}
+
+
+class SweepTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = SCRATCH / self._testMethodName
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        self.out = self.dir / "out"
+
+    def write_sweep(self, grid, fixed="train.max_steps = 20\ntrain.eval_every = 10\n", sweep_extra=""):
+        path = self.dir / "test.ini"
+        path.write_text(f"[sweep]\nbase = {TINY}\nname = t\n{sweep_extra}\n[grid]\n{grid}\n[fixed]\n{fixed}")
+        return path
+
+    def run_sweep(self, path, *args):
+        return sweep("run", path, "--out", self.out, "--mixlab", MIXLAB, *args)
+
+    def assertOk(self, done, code=0):
+        self.assertEqual(done.returncode, code, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}")
+
+    # -- expansion -----------------------------------------------------------
+    def test_dry_run_lists_every_run(self):
+        path = self.write_sweep("model.d_model = 16,32\nmodel.pattern = shortconv,mha | mha\n",
+                                sweep_extra="seeds = 0,1\n")
+        done = self.run_sweep(path, "--dry-run")
+        self.assertOk(done)
+        commands = listed_commands(done.stdout)
+        expected = {f"d_model={d}-pattern={p}-seed={s}": (d, pattern, s)
+                    for d in (16, 32) for p, pattern in (("shortconv_mha", "shortconv,mha"), ("mha", "mha"))
+                    for s in (0, 1)}
+        self.assertEqual(set(commands), set(expected))
+        for name, (d, pattern, s) in expected.items():
+            argv = commands[name]
+            self.assertEqual(argv[:3], [str(MIXLAB), "train", str(TINY)])
+            for option in (f"--model.d_model={d}", f"--model.pattern={pattern}", f"--train.seed={s}",
+                           f"--task.data_seed={s}", f"--train.name={name}", "--train.threads=1",
+                           f"--train.out_dir={self.out / 't' / 'runs'}", "--train.max_steps=20"):
+                self.assertIn(option, argv, name)
+        self.assertFalse(self.out.exists(), "a dry run wrote something")
+
+    def test_example_sweep_is_valid(self):
+        done = sweep("run", REPO / "experiments" / "sweeps" / "example.ini", "--out", self.out, "--mixlab", MIXLAB,
+                     "--dry-run")
+        self.assertOk(done)
+        self.assertEqual(len(listed_commands(done.stdout)), 4)
+
+    def test_bad_grid_key_fails_before_anything_runs(self):
+        cases = {"model.d_model = 16,32\nmodel.frobnicate = 1,2\n": "model.frobnicate",  # unknown to mixlab
+                 "mha.n_heads = 2,3\n": "mha.n_heads",  # a value mixlab refuses (16 % 3)
+                 "d_model = 16,32\n": "d_model",  # not section.key
+                 "train.threads = 1,2\n": "train.threads"}  # set by the sweep itself
+        for grid, key in cases.items():
+            done = self.run_sweep(self.write_sweep(grid))
+            self.assertOk(done, 2)
+            self.assertRegex(done.stderr, rf"^sweep: .*\[grid\] {key}\b", grid)
+            self.assertEqual(done.stderr.count("\n"), 1, done.stderr)
+            self.assertFalse(self.out.exists(), f"{grid}: something was written before the check")
+
+    # -- Slurm ---------------------------------------------------------------
+    def test_slurm_script_parses_and_names_every_run(self):
+        path = self.write_sweep("model.d_model = 16,32\nmodel.pattern = shortconv,mha | mha\n",
+                                sweep_extra="seeds = 0,1\n")
+        commands = listed_commands(self.run_sweep(path, "--dry-run").stdout)
+        done = sweep("slurm", path, "--out", self.out, "--mixlab", MIXLAB, "--partition", "cpu", "--time", "01:00:00")
+        self.assertOk(done)
+        script = self.out / "t" / "slurm" / "sweep.sbatch"
+        self.assertIn(f"sbatch {script}", done.stdout)
+        self.assertOk(subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True))
+        text = script.read_text()
+        for directive in ("--array=0-7", "--partition=cpu", "--time=01:00:00", "--cpus-per-task=1"):
+            self.assertIn(f"#SBATCH {directive}\n", text)
+        for name in commands:
+            self.assertIn(f"  {name}\n", text)
+        rows = [l.split("\t") for l in (script.parent / "runs.tsv").read_text().splitlines() if not l.startswith("#")]
+        self.assertEqual([int(r[0]) for r in rows], list(range(8)))
+        self.assertEqual({r[1]: shlex.split(r[3]) for r in rows}, commands)  # the exact commands of `run`
+        self.assertNotEqual(subprocess.run(["bash", str(script)], capture_output=True).returncode, 0,
+                            "the script must refuse to run outside an array task")
+        self.assertOk(sweep("slurm", path, "--out", self.out, "--mixlab", MIXLAB, "--time", "1h"), 2)
+
+    # -- real runs -----------------------------------------------------------
+    def test_real_sweep_resumes_and_skips_finished_runs(self):
+        path = self.write_sweep("model.d_model = 16,32\n")
+        commands = listed_commands(self.run_sweep(path, "--dry-run").stdout)
+        self.assertEqual(list(commands), ["d_model=16", "d_model=32"])
+        runs = self.out / "t" / "runs"
+        # A sweep killed mid-way: d_model=16 stopped after its step-10 checkpoint,
+        # d_model=32 killed before any checkpoint (a partial directory).
+        for name in commands:
+            stopped = subprocess.run(commands[name] + ["--stop-at", "10"], capture_output=True, text=True)
+            self.assertEqual(stopped.returncode, 130, stopped.stderr)
+        (runs / "d_model=32" / "checkpoint.safetensors").unlink()
+        reference = subprocess.run(commands["d_model=16"] + [f"--train.out_dir={self.dir / 'reference'}"],
+                                   capture_output=True, text=True)
+        self.assertOk(reference)
+
+        done = self.run_sweep(path, "--jobs", "2")
+        self.assertOk(done)
+        self.assertIn("d_model=16: resuming from step 10", done.stdout)
+        self.assertIn("d_model=32: restarting (no checkpoint)", done.stdout)
+        # Resumed through the sweep, the run equals the uninterrupted one.
+        self.assertEqual((runs / "d_model=16" / "metrics.csv").read_text(),
+                         (self.dir / "reference" / "d_model=16" / "metrics.csv").read_text())
+        self.assertIn("resuming", (runs / "d_model=16" / "log.txt").read_text())
+        self.assertNotIn("interrupted", (runs / "d_model=32" / "log.txt").read_text())
+
+        with open(self.out / "t" / "results.csv", newline="") as f:
+            table = list(csv.DictReader(f))
+        self.assertEqual([r["run"] for r in table], ["d_model=16", "d_model=32"])
+        for row in table:
+            with open(runs / row["run"] / "metrics.csv", newline="") as f:
+                metrics = list(csv.DictReader(f))
+            self.assertEqual([m["step"] for m in metrics], ["10", "20"])
+            accuracies = [float(m["test_accuracy"]) for m in metrics]
+            self.assertEqual(row["status"], "finished")
+            self.assertEqual(row["steps"], "20")
+            self.assertAlmostEqual(float(row["final_test_acc"]), accuracies[-1], places=5)
+            self.assertAlmostEqual(float(row["final_test_loss"]), float(metrics[-1]["test_loss"]), places=4)
+            self.assertAlmostEqual(float(row["best_test_acc"]), max(accuracies), places=5)
+            self.assertEqual(row["best_acc_step"], metrics[accuracies.index(max(accuracies))]["step"])
+            self.assertAlmostEqual(float(row["min_test_loss"]), min(float(m["test_loss"]) for m in metrics), places=4)
+            self.assertGreater(float(row["tokens_per_s"]), 0)
+        markdown = (self.out / "t" / "results.md").read_text().splitlines()
+        self.assertTrue(markdown[0].startswith("**Table.** Sweep t: base tiny_mqar.ini"), markdown[0])
+        self.assertEqual(sum(1 for l in markdown if l.startswith("| d_model=")), 2)
+
+        # A second invocation trains nothing.
+        logs = {n: (runs / n / "log.txt").read_text() for n in commands}
+        again = self.run_sweep(path)
+        self.assertOk(again)
+        self.assertEqual(again.stdout.count("already finished at step 20: skipped"), 2, again.stdout)
+        self.assertEqual({n: (runs / n / "log.txt").read_text() for n in commands}, logs)
+        # So does a Slurm array task for a finished run.
+        self.assertOk(sweep("slurm", path, "--out", self.out, "--mixlab", MIXLAB))
+        task = subprocess.run(["bash", str(self.out / "t" / "slurm" / "sweep.sbatch")], capture_output=True,
+                              text=True, env={**os.environ, "SLURM_ARRAY_TASK_ID": "1"})
+        self.assertOk(task)
+        self.assertIn("d_model=32: already finished at step 20: skipped", task.stdout)
+
+        # Best over d_model: one row, the run with the higher best accuracy.
+        self.assertOk(sweep("table", path, "--out", self.out, "--best-over", "model.d_model"))
+        with open(self.out / "t" / "results_best_over_model.d_model.csv", newline="") as f:
+            best = list(csv.DictReader(f))
+        self.assertEqual(len(best), 1)
+        self.assertEqual(best[0]["candidates"], "2")
+        self.assertEqual(float(best[0]["best_test_acc"]), max(float(r["best_test_acc"]) for r in table))
+        self.assertOk(sweep("table", path, "--out", self.out, "--best-over", "train.lr"), 2)
+
+    def test_failing_run_is_reported_and_the_others_continue(self):
+        path = self.write_sweep("model.d_model = 16,32\n")
+        commands = listed_commands(self.run_sweep(path, "--dry-run").stdout)
+        # A stopped run whose config no longer matches the sweep: --resume refuses it.
+        stopped = subprocess.run(commands["d_model=16"] + ["--train.lr=0.01", "--stop-at", "10"], capture_output=True)
+        self.assertEqual(stopped.returncode, 130)
+        done = self.run_sweep(path, "--jobs", "1")
+        self.assertOk(done, 1)
+        self.assertRegex(done.stdout, r"d_model=16: FAILED \(exit code 1\): mixlab: .*config differs")
+        self.assertIn("d_model=32: finished", done.stdout)
+        self.assertIn("failed runs", done.stderr)
+        self.assertIn("d_model=16", done.stderr)
+        with open(self.out / "t" / "results.csv", newline="") as f:
+            status = {r["run"]: r["status"] for r in csv.DictReader(f)}
+        self.assertEqual(status, {"d_model=16": "stopped", "d_model=32": "finished"})
+
+
+if __name__ == "__main__":
+    unittest.main()
