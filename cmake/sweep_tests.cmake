@@ -19,3 +19,19 @@ foreach(case
   set_tests_properties(scripts.sweep.${case} PROPERTIES TIMEOUT 60
     ENVIRONMENT "MIXLAB=$<TARGET_FILE:mixlab>;SWEEP_TEST_DIR=${CMAKE_BINARY_DIR}/sweep_test_runs")
 endforeach()
+
+# Every shipped sweep file expands and every one of its runs passes
+# `mixlab train --check` (a dry run writes nothing).
+file(GLOB_RECURSE shipped_ini CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/experiments/*.ini)
+foreach(ini ${shipped_ini})
+  file(READ ${ini} text)
+  if(NOT text MATCHES "\n\\[sweep\\]")
+    continue()
+  endif()
+  file(RELATIVE_PATH name ${PROJECT_SOURCE_DIR}/experiments ${ini})
+  string(REPLACE "/" "." name ${name})
+  add_test(NAME scripts.sweep.shipped.${name}
+           COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/sweep run ${ini} --dry-run
+                   --mixlab $<TARGET_FILE:mixlab> --out ${CMAKE_BINARY_DIR}/sweep_test_runs/shipped)
+  set_tests_properties(scripts.sweep.shipped.${name} PROPERTIES TIMEOUT 120)
+endforeach()
