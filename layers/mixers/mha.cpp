@@ -278,7 +278,7 @@ AttentionOptions read_attention_options(const po::variables_map& vm, const std::
 MixerSpec mha_mixer_spec() {
   return {
       "mha",
-      "causal softmax multi-head attention, GQA/MQA via n_kv_heads (plain composition of ops)",
+      "causal softmax multi-head attention, GQA/MQA via n_kv_heads, RoPE (NTK/YaRN) or ALiBi, fused flash kernel",
       [](po::options_description& o) { add_attention_options(o, "mha", false); },
       [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "mha", false), gen);
