@@ -11,6 +11,7 @@ MixerSpec shortconv_mixer_spec();
 MixerSpec swa_mixer_spec();
 MixerSpec linear_attn_mixer_spec();
 MixerSpec retnet_mixer_spec();
+MixerSpec rwkv6_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -19,6 +20,7 @@ const std::vector<MixerSpec>& mixer_registry() {
       swa_mixer_spec(),
       linear_attn_mixer_spec(),
       retnet_mixer_spec(),
+      rwkv6_mixer_spec(),
   };
   return registry;
 }
