@@ -14,6 +14,7 @@ MixerSpec retnet_mixer_spec();
 MixerSpec longformer_mixer_spec();
 MixerSpec mla_mixer_spec();
 MixerSpec mamba2_mixer_spec();
+MixerSpec rwkv6_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -25,6 +26,7 @@ const std::vector<MixerSpec>& mixer_registry() {
       longformer_mixer_spec(),
       mla_mixer_spec(),
       mamba2_mixer_spec(),
+      rwkv6_mixer_spec(),
   };
   return registry;
 }
