@@ -72,9 +72,11 @@
 //   - fla's attention layer has no channel-mix (its RWKV6Block adds one as the
 //     ffn with its own norm, as the official block).
 //
-// Forms (rwkv6.form): chunked (default; rwkv6.chunk_size = 64 tokens per
-// chunk, sub-chunks of rwkv6.sub_chunk = 8, see wkv6.cpp) or recurrent (token
-// by token). Sub-chunk 8 rather than fla's 16: on the CPU, WKV forward+backward
+// Forms (rwkv6.form): fused (default; the gated-scan kernel of
+// autograd/ops/gated_scan.h in its bonus form, rwkv6.chunk_size tokens per
+// chunk), chunked (the same algorithm from ops, rwkv6.chunk_size = 64 tokens
+// per chunk, sub-chunks of rwkv6.sub_chunk = 8, see wkv6.cpp) or recurrent
+// (token by token). Sub-chunk 8 rather than fla's 16: on the CPU, WKV forward+backward
 // at B 4, T 1024, S 64 took 38 ms with 64/8, 53 ms with 64/16, 98 ms with 64/32
 // (recurrent: ~590 ms).
 // Decoding keeps the time-mix x_{t−1} (C), the channel-mix input u_{t−1} (C, with
@@ -97,7 +99,7 @@ namespace mixlab {
 
 namespace {
 
-enum class WkvForm { Chunked, Recurrent };
+enum class WkvForm { Fused, Chunked, Recurrent };
 
 struct Rwkv6Options {
   int64_t head_size = 0, mix_lora = 32, decay_lora = 64, ffn_hidden = 0, chunk_size = 64, sub_chunk = 8;
@@ -149,9 +151,10 @@ class Rwkv6 : public SequenceMixer {
     MIXLAB_CHECK(o.chunk_size >= 1 && o.chunk_size % o.sub_chunk == 0, "rwkv6.chunk_size: ", o.chunk_size,
                  " must be a positive multiple of rwkv6.sub_chunk = ", o.sub_chunk);
     MIXLAB_CHECK(o.norm_eps > 0, "rwkv6.norm_eps: ", o.norm_eps, " must be > 0");
-    if (o.form == "chunked") form_ = WkvForm::Chunked;
+    if (o.form == "fused") form_ = WkvForm::Fused;
+    else if (o.form == "chunked") form_ = WkvForm::Chunked;
     else if (o.form == "recurrent") form_ = WkvForm::Recurrent;
-    else throw Error(detail::concat("rwkv6.form = '", o.form, "' is not allowed (allowed: chunked, recurrent)"));
+    else throw Error(detail::concat("rwkv6.form = '", o.form, "' is not allowed (allowed: fused, chunked, recurrent)"));
 
     const int64_t C = d_model_;
     const double layer = ctx.layer_index, L = ctx.n_layers;
@@ -256,9 +259,9 @@ class Rwkv6 : public SequenceMixer {
     Tensor w_raw = add(time_decay_, matmul(tanh(matmul(xw, time_decay_w1_)), time_decay_w2_));
     Tensor log_decay = heads(neg(exp(w_raw)), B, T);  // −exp(w_raw), carried in log space
     Tensor wkv_in = state ? state->wkv : Tensor();
-    WkvResult wkv = form == WkvForm::Chunked
-                        ? wkv6_chunked(r, k, v, log_decay, time_faaaa_, wkv_in, chunk_, sub_chunk_)
-                        : wkv6_recurrent(r, k, v, log_decay, time_faaaa_, wkv_in);
+    WkvResult wkv = form == WkvForm::Fused     ? wkv6_fused(r, k, v, log_decay, time_faaaa_, wkv_in, chunk_)
+                    : form == WkvForm::Chunked ? wkv6_chunked(r, k, v, log_decay, time_faaaa_, wkv_in, chunk_, sub_chunk_)
+                                               : wkv6_recurrent(r, k, v, log_decay, time_faaaa_, wkv_in);
     Tensor tm = output_->forward(mul(ln_x_->forward(wkv.out, eps_), g));
     if (state) {
       state->tmix_prev = slice(x, 1, T - 1, T);
@@ -275,7 +278,7 @@ class Rwkv6 : public SequenceMixer {
   bool channel_mix_;
   double eps_;
   int64_t head_size_ = 0, n_heads_ = 0;
-  WkvForm form_ = WkvForm::Chunked;
+  WkvForm form_ = WkvForm::Fused;
   Tensor time_maa_x_, time_maa_[kMixes], time_maa_w1_, time_maa_w2_;
   Tensor time_decay_, time_decay_w1_, time_decay_w2_, time_faaaa_;
   std::shared_ptr<Linear> receptance_, key_, value_, gate_, output_;
@@ -404,10 +407,11 @@ MixerSpec rwkv6_mixer_spec() {
             "(pair with model.ffn)")(
             "rwkv6.ffn_hidden", po::value<int64_t>()->default_value(0),
             "channel-mix hidden width; 0 = int(3.5 d_model) down to a multiple of 32, at least 32 (official)")(
-            "rwkv6.form", po::value<std::string>()->default_value("chunked"),
-            "chunked (batched chunk matmuls) | recurrent (token by token); equal up to rounding")(
+            "rwkv6.form", po::value<std::string>()->default_value("fused"),
+            "fused (the gated-scan kernel, hand-written backward) | chunked (batched chunk matmuls of ops) | "
+            "recurrent (token by token); equal up to rounding")(
             "rwkv6.chunk_size", po::value<int64_t>()->default_value(64),
-            "tokens per chunk of the chunked form (a multiple of sub_chunk)")(
+            "tokens per chunk of the fused and chunked forms (a multiple of sub_chunk)")(
             "rwkv6.sub_chunk", po::value<int64_t>()->default_value(8),
             "sub-chunk of the chunked form: matmuls between sub-chunks, element-wise inside one (fla 16; 8 "
             "measured fastest on CPU)")(
@@ -428,7 +432,7 @@ MixerSpec rwkv6_mixer_spec() {
         return std::make_shared<Rwkv6>(ctx, o, gen);
       },
       {{"rwkv6.head_size=2", "rwkv6.mix_lora=2", "rwkv6.decay_lora=3", "rwkv6.ffn_hidden=6", "rwkv6.chunk_size=4",
-        "rwkv6.sub_chunk=2"},
+        "rwkv6.sub_chunk=2", "rwkv6.form=chunked"},
        {"rwkv6.channel_mix=false", "rwkv6.head_size=4", "rwkv6.mix_lora=2", "rwkv6.decay_lora=2",
         "rwkv6.chunk_size=3", "rwkv6.sub_chunk=1"},
        {"rwkv6.form=recurrent", "rwkv6.mix_lora=3", "rwkv6.decay_lora=4", "rwkv6.ffn_hidden=5"}},

@@ -191,4 +191,11 @@ WkvResult wkv6_chunked(const Tensor& r, const Tensor& k, const Tensor& v, const 
   return {add(o, bonus), st.reshape({B, H, S, S})};
 }
 
+WkvResult wkv6_fused(const Tensor& r, const Tensor& k, const Tensor& v, const Tensor& log_decay, const Tensor& u,
+                     const Tensor& state, int64_t chunk) {
+  WkvResult result;
+  result.out = gated_scan(r, k, v, log_decay, u, state, {.chunk = chunk, .bonus = true}, &result.state);
+  return result;
+}
+
 }  // namespace mixlab

@@ -6,9 +6,10 @@
 // given (never recovered as log(exp(−exp(w)))). S is (key dim × value dim);
 // the decay scales its key rows. No 1/√S scale (the official model has none).
 //
-// Two forms built from differentiable ops, so gradients come from the tape;
-// they agree up to rounding. They are isolated here so a fused chunked-scan
-// op (kernels/cpu, hand-written backward) can replace wkv6_chunked later.
+// Three forms that agree up to rounding: the fused chunked scan
+// (autograd/ops/gated_scan.h, hand-written backward; the default), and two
+// built from differentiable ops (gradients from the tape), kept as
+// cross-checks: chunked and recurrent.
 //
 // Shapes: r, k, v, log_decay (B, H, T, S); u (H, S); state (B, H, S, S) or
 // undefined (zeros) -> out (B, H, T, S), final state (B, H, S, S), in the
@@ -35,5 +36,11 @@ WkvResult wkv6_recurrent(const Tensor& r, const Tensor& k, const Tensor& v, cons
 // diagonal blocks are computed element by element. See wkv6.cpp.
 WkvResult wkv6_chunked(const Tensor& r, const Tensor& k, const Tensor& v, const Tensor& log_decay,
                        const Tensor& u, const Tensor& state, int64_t chunk, int64_t sub_chunk);
+
+// The fused gated scan in its bonus form, chunks of `chunk` tokens. Its final
+// state is detached: no gradient flows back into it (training never needs
+// one; the ops forms above support it).
+WkvResult wkv6_fused(const Tensor& r, const Tensor& k, const Tensor& v, const Tensor& log_decay, const Tensor& u,
+                     const Tensor& state, int64_t chunk);
 
 }  // namespace mixlab

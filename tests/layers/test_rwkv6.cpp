@@ -7,6 +7,7 @@
 // the official inits; the channel-mix mapping; bad options are refused.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <tuple>
 
 #include "autograd/ops.h"
 #include "layers/init.h"
@@ -151,7 +152,7 @@ TEST_CASE("rwkv6: the chunked WKV stays finite and accurate in F32 under extreme
   check_close(exact, fast, 1e-5);
 }
 
-TEST_CASE("rwkv6: the mixer's chunked and recurrent forms agree on outputs and every gradient", "[rwkv6]") {
+TEST_CASE("rwkv6: the mixer's fused, chunked and recurrent forms agree on outputs and every gradient", "[rwkv6]") {
   const int64_t B = 2, D = 12;
   for (const char* cm : {"true", "false"})
     for (int64_t T : {15, 33}) {
@@ -167,9 +168,12 @@ TEST_CASE("rwkv6: the mixer's chunked and recurrent forms agree on outputs and e
       Tensor x = Tensor::randn({B, T, D}, gen, DType::F64);
       Tensor w = Tensor::uniform({B, T, D}, gen, -1.0, 1.0, DType::F64);
       const testing::FormOutcome recurrent = testing::forward_backward(*with({"rwkv6.form=recurrent"}), x, w);
-      for (auto [chunk, sub] : {std::pair<const char*, const char*>{"8", "4"}, {"16", "16"}, {"6", "2"}}) {
-        INFO("chunk " << chunk << ", sub-chunk " << sub);
-        auto m = with({std::string("rwkv6.chunk_size=") + chunk, std::string("rwkv6.sub_chunk=") + sub});
+      for (auto [chunk, sub, form] : {std::tuple<const char*, const char*, const char*>{"8", "4", "chunked"},
+                                      {"16", "16", "chunked"}, {"6", "2", "chunked"}, {"8", "1", "fused"},
+                                      {"5", "1", "fused"}, {"64", "1", "fused"}}) {
+        INFO("chunk " << chunk << ", sub-chunk " << sub << ", form " << form);
+        auto m = with({std::string("rwkv6.chunk_size=") + chunk, std::string("rwkv6.sub_chunk=") + sub,
+                       std::string("rwkv6.form=") + form});
         testing::check_same_outcome(recurrent, testing::forward_backward(*m, x, w), 1e-10, 1e-10);
         NoGradGuard no_grad;
         CHECK(testing::rel_err(m->reference_forward(x).to_vector(), m->forward(x).to_vector()) < 1e-11);
@@ -179,10 +183,11 @@ TEST_CASE("rwkv6: the mixer's chunked and recurrent forms agree on outputs and e
 
 TEST_CASE("rwkv6: prefill in pieces through the state equals one full forward, then decoding continues", "[rwkv6]") {
   const int64_t B = 2, D = 8, T = 37, extra = 3;
-  for (const char* cm : {"true", "false"}) {
-    INFO("channel_mix " << cm);
+  for (auto [cm, form] : {std::pair<const char*, const char*>{"true", "chunked"}, {"false", "chunked"}, {"true", "fused"}}) {
+    INFO("channel_mix " << cm << ", form " << form);
     auto m = make_rwkv6(D, {std::string("rwkv6.channel_mix=") + cm, "rwkv6.head_size=4", "rwkv6.mix_lora=2",
-                            "rwkv6.decay_lora=3", "rwkv6.chunk_size=8", "rwkv6.sub_chunk=4"});
+                            "rwkv6.decay_lora=3", "rwkv6.chunk_size=8", "rwkv6.sub_chunk=4",
+                            std::string("rwkv6.form=") + form});
     NoGradGuard no_grad;
     Generator gen(6);
     Tensor x = Tensor::randn({B, T + extra, D}, gen, DType::F64);
