@@ -66,3 +66,6 @@ set_tests_properties(cli.tiny_train_again cli.tiny_eval cli.tiny_forward cli.tin
 mixlab_cli_test(generate_missing_prompt ARGS generate|${cli_runs}/tiny EXIT 2 STDERR "missing --prompt-tokens")
 mixlab_cli_test(generate_bad_temperature ARGS generate|${cli_runs}/tiny|--prompt-tokens|1|--temperature|-1 EXIT 2
   STDERR "--temperature must be a finite number >= 0")
+# A non-causal mixer on a causal task is refused before anything is written.
+mixlab_cli_test(train_linformer_on_mqar ARGS train|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--model.pattern|shortconv,linformer|--train.out_dir=${cli_runs}
+  EXIT 2 STDERR "mixer 'linformer' is not causal, but task 'mqar' is causal")

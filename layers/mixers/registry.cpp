@@ -15,6 +15,7 @@ MixerSpec longformer_mixer_spec();
 MixerSpec mla_mixer_spec();
 MixerSpec mamba2_mixer_spec();
 MixerSpec rwkv6_mixer_spec();
+MixerSpec linformer_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -27,6 +28,7 @@ const std::vector<MixerSpec>& mixer_registry() {
       mla_mixer_spec(),
       mamba2_mixer_spec(),
       rwkv6_mixer_spec(),
+      linformer_mixer_spec(),
   };
   return registry;
 }
