@@ -18,6 +18,8 @@ const std::vector<MixerSetup>& mixer_setups() {
       {"swa", "swa", {"swa.n_heads=8", "swa.window=1024"}},
       {"longformer", "longformer", {"longformer.n_heads=8", "longformer.window=512", "longformer.n_global=16"}},
       {"linear_attn", "linear_attn", {"linear_attn.n_heads=8"}},
+      {"performer", "performer", {"performer.n_heads=8"}},
+      {"linformer", "linformer", {"linformer.n_heads=8", "linformer.k=256"}},
       {"retnet", "retnet", {"retnet.n_heads=8"}},
       // The reference Mamba-2 sizes (d_state 128, headdim 64, expand 2: 16 heads at d_model 512).
       {"mamba2", "mamba2", {"mamba2.d_state=128", "mamba2.headdim=64", "mamba2.chunk_size=64"}},

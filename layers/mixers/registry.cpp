@@ -16,6 +16,7 @@ MixerSpec mla_mixer_spec();
 MixerSpec mamba2_mixer_spec();
 MixerSpec rwkv6_mixer_spec();
 MixerSpec linformer_mixer_spec();
+MixerSpec performer_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -29,6 +30,7 @@ const std::vector<MixerSpec>& mixer_registry() {
       mamba2_mixer_spec(),
       rwkv6_mixer_spec(),
       linformer_mixer_spec(),
+      performer_mixer_spec(),
   };
   return registry;
 }

@@ -1,0 +1,418 @@
+// `performer`: FAVOR+ attention (Choromanski et al. 2021; MIXERS.md §5),
+// following lucidrains/performer-pytorch (from google-research's JAX code).
+// Written from the equations, no code copied.
+//
+// Per head (d = D/H, M random features, Ω (M×d) orthogonal random features):
+//   x̂ = d^(−1/4)·x, p = x̂ Ωᵀ (M), h(x) = ‖x̂‖²/2
+//   softmax kernel: φ(x) = M^(−1/2)·(exp(p − h − stab) + feature_eps)
+//     queries: stab = max_i p_i of that token
+//   relu kernel (generalised):  φ(x) = relu(p) + 1e-3
+//   non-causal: o_i = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / (φ(q_i)·Σ_j φ(k_j) + eps)
+//     keys: stab = max over tokens and features of p − h
+//   The reference detaches every stabiliser. Here they keep their gradient
+//   (through the maximal element), which only the eps terms see, so the
+//   gradients are the exact derivatives of the forward (finite-difference
+//   checked); the forward is the same.
+//   causal: prefix sums over j ≤ i, keys stabilised by the RUNNING max
+//     m_t = max_{s≤t} max_i (p_s − h_s)_i: the key of token s
+//     enters as exp(p_s − h_s − m_s) + feature_eps, and the sums are rescaled by
+//     exp(m_{t−1} − m_t) when the max grows. That is a gated linear recurrence
+//     with log decay m_{t−1} − m_t ≤ 0, run by the fused gated scan
+//     (autograd/ops/gated_scan.h), with a column of ones in v for the
+//     denominator; decoding carries S (M×d), z (M) and m, so it is exact.
+//     (The reference's causal form stabilises keys by the max over all tokens,
+//     which sees the future and cannot decode; MIXERS.md disagreement 2.)
+//   y = W_out concat_h(o) (+ bias); q, k, v projections with bias (lucidrains).
+//
+// Ω: ⌈M/d⌉ blocks of d orthonormal rows (Gram-Schmidt of Gaussian blocks),
+// the last block truncated; rows scaled by the norms of fresh Gaussian
+// d-vectors (ortho_scaling = norm, the reference default) or by √d (sqrt_d).
+// M = nb_features, 0 = int(d·ln d) (266 for d = 64). Ω is drawn from the
+// mixer's own seed and a draw counter; in training it is redrawn every
+// redraw_interval training forwards (forwards that record gradients, so
+// finite-difference checks and evaluation never redraw), unless
+// fixed_features = true. Ω is not a parameter and is not saved: a resumed
+// run starts again from its first draw (a redraw point), so resume is exact
+// only with fixed features.
+#include <cmath>
+#include <limits>
+
+#include "autograd/ops.h"
+#include "layers/linear.h"
+#include "layers/mixers/performer.h"
+#include "layers/mixers/reference_math.h"
+#include "layers/mixers/registry.h"
+
+namespace mixlab {
+
+namespace {
+
+struct PerformerOptions {
+  int64_t n_heads = 1, nb_features = 0, redraw_interval = 1000, chunk_size = 64;
+  std::string kernel = "softmax", ortho_scaling = "norm";
+  bool causal = true, fixed_features = false;
+  double feature_eps = 1e-4, eps = 1e-6;
+};
+
+struct PerformerState : MixerState {
+  Tensor S;  // (B, H, M, d+1): Σ κ_s [v_s, 1]ᵀ, the last column is z
+  Tensor m;  // (B, H): the running key max (softmax kernel)
+};
+
+class Performer : public SequenceMixer {
+ public:
+  Performer(const MixerContext& ctx, const PerformerOptions& o, Generator& gen)
+      : d_model_(ctx.d_model), n_heads_(o.n_heads), causal_(o.causal), relu_(o.kernel == "relu"),
+        fixed_(o.fixed_features), sqrt_d_scaling_(o.ortho_scaling == "sqrt_d"), interval_(o.redraw_interval),
+        chunk_(o.chunk_size), feature_eps_(o.feature_eps), eps_(o.eps) {
+    MIXLAB_CHECK(o.n_heads >= 1 && ctx.d_model % o.n_heads == 0, "performer.n_heads: d_model ", ctx.d_model,
+                 " is not divisible by ", o.n_heads, " heads");
+    MIXLAB_CHECK(o.kernel == "softmax" || o.kernel == "relu", "performer.kernel = '", o.kernel,
+                 "' is not allowed (allowed: softmax, relu)");
+    MIXLAB_CHECK(o.ortho_scaling == "norm" || o.ortho_scaling == "sqrt_d", "performer.ortho_scaling = '",
+                 o.ortho_scaling, "' is not allowed (allowed: norm, sqrt_d)");
+    MIXLAB_CHECK(o.nb_features >= 0, "performer.nb_features = ", o.nb_features, " must be >= 0 (0 = d·ln d)");
+    MIXLAB_CHECK(o.redraw_interval >= 0, "performer.redraw_interval = ", o.redraw_interval, " must be >= 0");
+    MIXLAB_CHECK(o.chunk_size >= 1, "performer.chunk_size = ", o.chunk_size, " must be >= 1");
+    MIXLAB_CHECK(o.feature_eps >= 0 && o.eps >= 0, "performer.feature_eps and performer.eps must be >= 0");
+    d_ = d_model_ / n_heads_;
+    M_ = o.nb_features > 0 ? o.nb_features
+                           : std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(d_) * std::log(double(d_))));
+    seed_ = gen.seed() * 0x9E3779B97F4A7C15ull + gen.take(1) + 1;
+    q_proj_ = register_module("to_q", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.init_std));
+    k_proj_ = register_module("to_k", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.init_std));
+    v_proj_ = register_module("to_v", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.init_std));
+    out_proj_ = register_module("to_out", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.out_std));
+    omega_ = draw_features(0);
+  }
+
+  std::string name() const override { return "performer"; }
+  MixerTraits traits() const override { return {.causal = causal_, .has_decode = causal_}; }
+
+  // The current Ω (M, d) and how many times it was drawn (1 = the initial draw).
+  const Tensor& features() const { return omega_; }
+  int64_t draws() const { return draw_ + 1; }
+
+  Tensor forward(const Tensor& x) override {
+    maybe_redraw();
+    return causal_ ? run_causal(x, nullptr) : run_bidirectional(x);
+  }
+
+  std::unique_ptr<MixerState> init_state(int64_t batch) const override {
+    MIXLAB_CHECK(causal_, "performer: the non-causal form (performer.causal = false) has no decode form");
+    auto s = std::make_unique<PerformerState>();
+    s->S = Tensor::zeros({batch, n_heads_, M_, d_ + 1}, q_proj_->weight.dtype(), q_proj_->weight.device());
+    s->m = Tensor::full({batch, n_heads_}, -std::numeric_limits<double>::infinity(), DType::F64);
+    return s;
+  }
+
+  Tensor prefill(const Tensor& x, MixerState& state) override {
+    auto& s = dynamic_cast<PerformerState&>(state);
+    Tensor y = run_causal(x, &s);
+    s.position += x.size(1);
+    return y;
+  }
+
+  Tensor step(const Tensor& x_t, MixerState& state) override {
+    const int64_t B = x_t.size(0);
+    return prefill(x_t.reshape({B, 1, d_model_}), state).reshape({B, d_model_});
+  }
+
+  // S (M×d), z (M) and the running max per head.
+  int64_t state_bytes(int64_t) const override { return causal_ ? n_heads_ * (M_ * d_ + M_ + 1) * 4 : 0; }
+
+  Tensor reference_forward(const Tensor& x) const override;
+
+ private:
+  // Ω for draw number `index`: orthonormal blocks, scaled rows.
+  Tensor draw_features(int64_t index) const {
+    Generator g(seed_ + static_cast<uint64_t>(index) * 0xD1B54A32D192ED03ull);
+    std::vector<double> omega;
+    omega.reserve(M_ * d_);
+    while (static_cast<int64_t>(omega.size()) < M_ * d_) {
+      std::vector<double> block = Tensor::randn({d_, d_}, g, DType::F64).to_vector();
+      for (int64_t r = 0; r < d_; ++r) {  // Gram-Schmidt on the rows
+        double* row = &block[r * d_];
+        for (int64_t p = 0; p < r; ++p) {
+          const double* prev = &block[p * d_];
+          double dot = 0;
+          for (int64_t c = 0; c < d_; ++c) dot += row[c] * prev[c];
+          for (int64_t c = 0; c < d_; ++c) row[c] -= dot * prev[c];
+        }
+        double norm = 0;
+        for (int64_t c = 0; c < d_; ++c) norm += row[c] * row[c];
+        for (int64_t c = 0; c < d_; ++c) row[c] /= std::sqrt(norm);
+      }
+      const int64_t take = std::min<int64_t>(d_, M_ - static_cast<int64_t>(omega.size()) / d_);
+      omega.insert(omega.end(), block.begin(), block.begin() + take * d_);
+    }
+    const std::vector<double> gauss = Tensor::randn({M_, d_}, g, DType::F64).to_vector();
+    for (int64_t r = 0; r < M_; ++r) {
+      double scale = std::sqrt(static_cast<double>(d_));
+      if (!sqrt_d_scaling_) {
+        double n2 = 0;
+        for (int64_t c = 0; c < d_; ++c) n2 += gauss[r * d_ + c] * gauss[r * d_ + c];
+        scale = std::sqrt(n2);
+      }
+      for (int64_t c = 0; c < d_; ++c) omega[r * d_ + c] *= scale;
+    }
+    return Tensor::from_vector(omega, {M_, d_}, q_proj_ ? q_proj_->weight.dtype() : DType::F32);
+  }
+
+  void maybe_redraw() {
+    if (omega_.dtype() != q_proj_->weight.dtype()) omega_ = omega_.to(q_proj_->weight.dtype());
+    if (!is_training() || fixed_ || interval_ == 0 || !grad_enabled()) return;
+    if (calls_ >= interval_) {
+      omega_ = draw_features(++draw_);
+      calls_ = 0;
+    }
+    ++calls_;
+  }
+
+  // (B,T,D) -> (B,H,T,d)
+  Tensor heads(const Tensor& y, int64_t B, int64_t T) const {
+    return permute(y.reshape({B, T, n_heads_, d_}), {0, 2, 1, 3});
+  }
+
+  // x̂ Ωᵀ and ‖x̂‖²/2 for x (B,H,T,d).
+  std::pair<Tensor, Tensor> project(const Tensor& x) const {
+    const double norm = std::pow(static_cast<double>(d_), -0.25);
+    Tensor xs = mul(x, norm);
+    return {matmul(xs, omega_.to(x.dtype()), false, true), mul(sum(square(xs), -1, true), 0.5)};
+  }
+
+  Tensor query_features(const Tensor& q) const {
+    auto [p, h] = project(q);
+    if (relu_) return add(relu(p), 1e-3);
+    Tensor stab = max(p, -1, true);
+    return mul(add(exp(sub(sub(p, h), stab)), feature_eps_), 1.0 / std::sqrt(static_cast<double>(M_)));
+  }
+
+  Tensor run_bidirectional(const Tensor& x) const {
+    const int64_t B = x.size(0), T = x.size(1);
+    Tensor fq = query_features(heads(q_proj_->forward(x), B, T));
+    Tensor v = heads(v_proj_->forward(x), B, T);
+    auto [p, h] = project(heads(k_proj_->forward(x), B, T));
+    Tensor fk;
+    if (relu_) {
+      fk = add(relu(p), 1e-3);
+    } else {
+      Tensor stab = max(max(sub(p, h), -1, true), -2, true);  // over tokens and features
+      fk = mul(add(exp(sub(sub(p, h), stab)), feature_eps_), 1.0 / std::sqrt(static_cast<double>(M_)));
+    }
+    Tensor kv = matmul(fk, v, true, false);                                  // (B,H,M,d)
+    Tensor num = matmul(fq, kv);                                             // (B,H,T,d)
+    Tensor den = matmul(fq, sum(fk, 2, true), false, true);                  // (B,H,T,1)
+    return finish(div(num, add(den, eps_)), B, T);
+  }
+
+  // Causal: the running-max recurrence through the gated scan, from `state`.
+  Tensor run_causal(const Tensor& x, PerformerState* state) const {
+    const int64_t B = x.size(0), T = x.size(1);
+    Tensor fq = query_features(heads(q_proj_->forward(x), B, T));
+    Tensor v = heads(v_proj_->forward(x), B, T);
+    auto [p, h] = project(heads(k_proj_->forward(x), B, T));
+    Tensor kappa, log_decay;
+    if (relu_) {
+      kappa = add(relu(p), 1e-3);
+    } else {
+      Tensor k_tilde = sub(p, h);
+      // m_t = max(m_{t−1}, max_i k̃_t,i): the host finds which token attains it,
+      // and m is gathered from the token maxima with ops, so it stays
+      // differentiable (only the eps terms depend on it).
+      Tensor token_max = max(k_tilde, -1, false);  // (B,H,T)
+      const std::vector<double> tm = token_max.to_vector();
+      std::vector<double> start = state ? state->m.to_vector()
+                                        : std::vector<double>(B * n_heads_, -std::numeric_limits<double>::infinity());
+      std::vector<int64_t> source(B * n_heads_ * T);  // the flat index of the token holding m_t, or −1: the state's
+      for (int64_t bh = 0; bh < B * n_heads_; ++bh) {
+        double m = start[bh];
+        int64_t at = -1;
+        for (int64_t t = 0; t < T; ++t) {
+          if (tm[bh * T + t] > m) {
+            m = tm[bh * T + t];
+            at = bh * T + t;
+          }
+          source[bh * T + t] = at;
+        }
+        start[bh] = m;
+      }
+      // Where the state's max still holds, m_t is that constant.
+      std::vector<int64_t> index(B * n_heads_ * T);
+      const std::vector<double> prior = state ? state->m.to_vector() : std::vector<double>(B * n_heads_, 0.0);
+      for (int64_t i = 0; i < B * n_heads_ * T; ++i) index[i] = source[i] >= 0 ? source[i] : B * n_heads_ * T;
+      Tensor pool = concat({token_max.reshape({B * n_heads_ * T}), Tensor::zeros({1}, x.dtype(), x.device())}, 0);
+      Tensor m = index_select(pool, 0, Tensor::from_indices(index, {B * n_heads_ * T}, x.device()));
+      std::vector<double> held(B * n_heads_ * T, 0.0);
+      for (int64_t i = 0; i < B * n_heads_ * T; ++i)
+        if (source[i] < 0) held[i] = prior[i / T];
+      m = add(m, Tensor::from_vector(held, {B * n_heads_ * T}, x.dtype(), x.device())).reshape({B, n_heads_, T, 1});
+      // Log decays m_{t−1} − m_t ≤ 0: the first token's predecessor is the
+      // state's max, or itself at the very start (nothing accumulated yet).
+      Tensor first = slice(m, 2, 0, 1);
+      if (state && state->position > 0) first = Tensor::from_vector(prior, {B, n_heads_, 1, 1}, x.dtype(), x.device());
+      log_decay = sub(concat({first, slice(m, 2, 0, T - 1)}, 2), m);
+      if (state) state->m = Tensor::from_vector(start, {B, n_heads_}, DType::F64);
+      kappa = mul(add(exp(sub(k_tilde, m)), feature_eps_), 1.0 / std::sqrt(static_cast<double>(M_)));
+    }
+    Tensor ones = Tensor::ones({B, n_heads_, T, 1}, v.dtype(), v.device());
+    Tensor out = gated_scan(fq, kappa, concat({v, ones}, -1), log_decay, Tensor(), state ? state->S : Tensor(),
+                            {.chunk = chunk_}, state ? &state->S : nullptr);
+    Tensor num = slice(out, -1, 0, d_), den = slice(out, -1, d_, d_ + 1);
+    return finish(div(num, add(den, eps_)), B, T);
+  }
+
+  Tensor finish(const Tensor& o, int64_t B, int64_t T) const {
+    return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
+  }
+
+  int64_t d_model_, n_heads_;
+  bool causal_, relu_, fixed_, sqrt_d_scaling_;
+  int64_t interval_, chunk_;
+  double feature_eps_, eps_;
+  int64_t d_ = 0, M_ = 0;
+  uint64_t seed_ = 0;
+  int64_t draw_ = 0, calls_ = 0;
+  std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, out_proj_;
+  Tensor omega_;
+};
+
+// Plain F64 loops from the equations: features per token, then the causal
+// running-max sums or the bidirectional global sums.
+Tensor Performer::reference_forward(const Tensor& x) const {
+  using namespace reference;
+  const int64_t B = x.size(0), T = x.size(1), D = d_model_, H = n_heads_, d = d_, M = M_;
+  const std::vector<double> xs = x.to_vector();
+  const Matrix Wq = host(q_proj_->weight), Wk = host(k_proj_->weight), Wv = host(v_proj_->weight),
+               Wo = host(out_proj_->weight), W = host(omega_);
+  const std::vector<double> bq = values(q_proj_->bias), bk = values(k_proj_->bias), bv = values(v_proj_->bias),
+                            bo = values(out_proj_->bias);
+  const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(M)), xnorm = std::pow(double(d), -0.25);
+  // p = x̂ Ωᵀ and h = ‖x̂‖²/2 of one head's d values
+  auto projected = [&](const double* v, std::vector<double>& p) {
+    double h = 0;
+    for (int64_t i = 0; i < d; ++i) h += (v[i] * xnorm) * (v[i] * xnorm) / 2;
+    p.assign(M, 0.0);
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t i = 0; i < d; ++i) p[r] += W(r, i) * v[i] * xnorm;
+    return h;
+  };
+  std::vector<double> out(B * T * D);
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<std::vector<double>> q(T), k(T), v(T);
+    for (int64_t t = 0; t < T; ++t) {
+      const double* row = &xs[(b * T + t) * D];
+      q[t] = linear(Wq, bq, row);
+      k[t] = linear(Wk, bk, row);
+      v[t] = linear(Wv, bv, row);
+    }
+    std::vector<std::vector<double>> heads_out(T, std::vector<double>(D, 0.0));
+    for (int64_t hd = 0; hd < H; ++hd) {
+      std::vector<std::vector<double>> fq(T, std::vector<double>(M)), kt(T, std::vector<double>(M));
+      std::vector<double> p;
+      for (int64_t t = 0; t < T; ++t) {
+        const double hq = projected(&q[t][hd * d], p);
+        const double pmax = *std::max_element(p.begin(), p.end());
+        for (int64_t r = 0; r < M; ++r)
+          fq[t][r] = relu_ ? std::max(p[r], 0.0) + 1e-3 : (std::exp(p[r] - hq - pmax) + feature_eps_) * inv_sqrt_m;
+        const double hk = projected(&k[t][hd * d], p);
+        for (int64_t r = 0; r < M; ++r) kt[t][r] = relu_ ? std::max(p[r], 0.0) + 1e-3 : p[r] - hk;  // k̃ (softmax)
+      }
+      // Key features: relu as is; softmax with the global max (bidirectional)
+      // or, causally, each key at its own running max m_s, rescaled to m_t.
+      double global = -1e300;
+      std::vector<double> running(T);
+      for (int64_t t = 0; t < T; ++t) {
+        for (int64_t r = 0; r < M; ++r) global = std::max(global, kt[t][r]);
+        running[t] = global;
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t last = causal_ ? t : T - 1;
+        std::vector<double> num(d, 0.0);
+        double den = 0;
+        for (int64_t s = 0; s <= last; ++s) {
+          double dot = 0;
+          for (int64_t r = 0; r < M; ++r) {
+            double fk = kt[s][r];
+            if (!relu_)
+              fk = causal_ ? ((std::exp(kt[s][r] - running[s]) + feature_eps_) * inv_sqrt_m) *
+                                 std::exp(running[s] - running[t])
+                           : (std::exp(kt[s][r] - global) + feature_eps_) * inv_sqrt_m;
+            dot += fq[t][r] * fk;
+          }
+          for (int64_t i = 0; i < d; ++i) num[i] += dot * v[s][hd * d + i];
+          den += dot;
+        }
+        for (int64_t i = 0; i < d; ++i) heads_out[t][hd * d + i] = num[i] / (den + eps_);
+      }
+    }
+    for (int64_t t = 0; t < T; ++t) {
+      const std::vector<double> y = linear(Wo, bo, heads_out[t].data());
+      std::copy(y.begin(), y.end(), out.begin() + (b * T + t) * D);
+    }
+  }
+  return Tensor::from_vector(out, {B, T, D}, DType::F64);
+}
+
+}  // namespace
+
+Tensor performer_features(const SequenceMixer& m) {
+  const auto* p = dynamic_cast<const Performer*>(&m);
+  MIXLAB_CHECK(p, "performer_features: mixer '", m.name(), "' is not a performer");
+  return p->features();
+}
+
+int64_t performer_draws(const SequenceMixer& m) {
+  const auto* p = dynamic_cast<const Performer*>(&m);
+  MIXLAB_CHECK(p, "performer_draws: mixer '", m.name(), "' is not a performer");
+  return p->draws();
+}
+
+MixerSpec performer_mixer_spec() {
+  return {
+      "performer",
+      "Performer FAVOR+: positive orthogonal random features (softmax or relu kernel), causal prefix sums with an "
+      "exact running-max decode state, or non-causal",
+      [](po::options_description& o) {
+        const PerformerOptions d;
+        o.add_options()("performer.n_heads", po::value<int64_t>()->default_value(d.n_heads), "attention heads")(
+            "performer.nb_features", po::value<int64_t>()->default_value(d.nb_features),
+            "random features M; 0 = int(d·ln d) of the head dim d")(
+            "performer.kernel", po::value<std::string>()->default_value(d.kernel),
+            "softmax (FAVOR+ positive features) | relu (generalised: relu(x̂Ωᵀ) + 1e-3)")(
+            "performer.ortho_scaling", po::value<std::string>()->default_value(d.ortho_scaling),
+            "row norms of Ω: norm (of Gaussian vectors, reference default) | sqrt_d")(
+            "performer.causal", po::value<bool>()->default_value(d.causal, "true"),
+            "causal prefix sums (decodable) | false: bidirectional (no decode)")(
+            "performer.redraw_interval", po::value<int64_t>()->default_value(d.redraw_interval),
+            "redraw Ω every N training steps (0 = never)")(
+            "performer.fixed_features", po::value<bool>()->default_value(d.fixed_features, "false"),
+            "never redraw Ω (exact resume)")(
+            "performer.feature_eps", po::value<double>()->default_value(d.feature_eps),
+            "added to every softmax-kernel feature")(
+            "performer.eps", po::value<double>()->default_value(d.eps), "added to the denominator")(
+            "performer.chunk_size", po::value<int64_t>()->default_value(d.chunk_size),
+            "tokens per chunk of the causal scan");
+      },
+      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
+        PerformerOptions o;
+        o.n_heads = option<int64_t>(vm, "performer.n_heads");
+        o.nb_features = option<int64_t>(vm, "performer.nb_features");
+        o.kernel = option<std::string>(vm, "performer.kernel");
+        o.ortho_scaling = option<std::string>(vm, "performer.ortho_scaling");
+        o.causal = option<bool>(vm, "performer.causal");
+        o.redraw_interval = option<int64_t>(vm, "performer.redraw_interval");
+        o.fixed_features = option<bool>(vm, "performer.fixed_features");
+        o.feature_eps = option<double>(vm, "performer.feature_eps");
+        o.eps = option<double>(vm, "performer.eps");
+        o.chunk_size = option<int64_t>(vm, "performer.chunk_size");
+        return std::make_shared<Performer>(ctx, o, gen);
+      },
+      {{"performer.n_heads=2", "performer.nb_features=6", "performer.chunk_size=3"},
+       {"performer.causal=false", "performer.nb_features=5"},
+       {"performer.kernel=relu", "performer.ortho_scaling=sqrt_d", "performer.chunk_size=2"},
+       {"performer.causal=false", "performer.kernel=relu", "performer.n_heads=2"}},
+  };
+}
+
+}  // namespace mixlab
