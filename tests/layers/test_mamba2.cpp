@@ -90,6 +90,24 @@ TEST_CASE("mamba2: prefill in pieces carries conv and SSM state, in both forms",
   }
 }
 
+TEST_CASE("mamba2: from a random state, chunked and recurrent prefill agree on outputs and final states", "[mamba2]") {
+  // The state after a random prefix is the random initial state of the piece.
+  const int64_t B = 2;
+  Generator gen(8);
+  Tensor prefix = Tensor::randn({B, 9, kD}, gen, DType::F64), x = Tensor::randn({B, 41, kD}, gen, DType::F64);
+  auto chunked = make({"mamba2.d_state=3", "mamba2.headdim=4", "mamba2.ngroups=2", "mamba2.chunk_size=8"}, 0.0);
+  auto recurrent = make({"mamba2.d_state=3", "mamba2.headdim=4", "mamba2.ngroups=2", "mamba2.form=recurrent"}, 0.0);
+  NoGradGuard no_grad;
+  auto sc = chunked->init_state(B), sr = recurrent->init_state(B);
+  chunked->prefill(prefix, *sc);
+  recurrent->prefill(prefix, *sr);
+  CHECK(testing::rel_err(recurrent->prefill(x, *sr).to_vector(), chunked->prefill(x, *sc).to_vector()) < 1e-12);
+  // Equal final states (conv tail and SSM state): the next step agrees.
+  CHECK(sc->position == 50);
+  CHECK(testing::rel_err(recurrent->step(Tensor::ones({B, kD}, DType::F64), *sr).to_vector(),
+                         chunked->step(Tensor::ones({B, kD}, DType::F64), *sc).to_vector()) < 1e-12);
+}
+
 TEST_CASE("mamba2: decode state is the conv tail plus H·N·P", "[mamba2]") {
   MixerContext ctx;
   ctx.d_model = 64;
