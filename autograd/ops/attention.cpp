@@ -44,6 +44,22 @@ void count_flops(const cpu::FlashAttentionShape& s, const cpu::FlashAttentionMas
   g_attention_flops += pairs * 4.0 * static_cast<double>(s.B * s.H * s.d);
 }
 
+struct Attended {
+  Tensor out, lse;  // (B,H,Tq,d), (B,H,Tq)
+};
+
+Attended attend(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Tensor& q,
+                const Tensor& k, const Tensor& v) {
+  Attended a{Tensor::empty(q.shape(), q.dtype(), q.device()),
+             Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device())};
+  MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
+    cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
+                                 a.out.data<scalar_t>(), a.lse.data<scalar_t>());
+  });
+  count_flops(shape, m);
+  return a;
+}
+
 }  // namespace
 
 double attention_flops() { return g_attention_flops.load(); }
@@ -54,13 +70,7 @@ Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
   check_attention_inputs(q, k, v, mask, k.defined() ? k.size(2) : 0);
   const cpu::FlashAttentionShape shape{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
   const cpu::FlashAttentionMask m{mask.causal, mask.window, mask.scale, mask.alibi_slopes};
-  Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
-  Tensor lse = Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device());
-  MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
-    cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
-                                 out.data<scalar_t>(), lse.data<scalar_t>());
-  });
-  count_flops(shape, m);
+  auto [out, lse] = attend(shape, m, q, k, v);
   if (needs_grad({q, k, v})) {
     Tensor sq = saved(q), sk = saved(k), sv = saved(v), so = saved(out);
     record("flash_attention", out, {q, k, v}, [=](const Tensor& g) {
@@ -86,14 +96,7 @@ Tensor flash_attention_cached(const Tensor& q, const Tensor& k, const Tensor& v,
   MIXLAB_CHECK(!needs_grad({q, k, v}), "flash_attention_cached: decoding has no gradient; run it under NoGradGuard");
   cpu::FlashAttentionShape shape{q.size(0), q.size(1), k.size(1), q.size(2), n_keys, q.size(3)};
   shape.kv_rows = k.size(2);
-  const cpu::FlashAttentionMask m{mask.causal, mask.window, mask.scale, mask.alibi_slopes};
-  Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
-  Tensor lse = Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device());
-  MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention_cached", [&] {
-    cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
-                                 out.data<scalar_t>(), lse.data<scalar_t>());
-  });
-  return out;
+  return attend(shape, {mask.causal, mask.window, mask.scale, mask.alibi_slopes}, q, k, v).out;
 }
 
 }  // namespace mixlab

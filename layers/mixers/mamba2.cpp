@@ -124,10 +124,7 @@ class Mamba2 : public SequenceMixer {
     return y;
   }
 
-  Tensor step(const Tensor& u_t, MixerState& state) override {
-    const int64_t B = u_t.size(0);
-    return prefill(u_t.reshape({B, 1, d_model_}), state).reshape({B, d_model_});
-  }
+  Tensor step(const Tensor& u_t, MixerState& state) override { return step_through_prefill(u_t, state); }
 
   int64_t state_bytes(int64_t) const override { return ((K_ - 1) * conv_dim_ + H_ * N_ * P_) * 4; }
 

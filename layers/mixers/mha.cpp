@@ -91,10 +91,7 @@ class MultiHeadAttention : public SequenceMixer {
   std::unique_ptr<MixerState> init_state(int64_t) const override { return std::make_unique<KVCache>(window_); }
 
   // x_t (B,D) -> (B,D): a prefill of one token.
-  Tensor step(const Tensor& x_t, MixerState& state) override {
-    const int64_t B = x_t.size(0);
-    return prefill(x_t.reshape({B, 1, d_model_}), state).reshape({B, d_model_});
-  }
+  Tensor step(const Tensor& x_t, MixerState& state) override { return step_through_prefill(x_t, state); }
 
   // x (B,T,D) at positions pos.. -> (B,T,D). The new keys and values join the
   // cache and every new query attends through the fused kernel, whose causal

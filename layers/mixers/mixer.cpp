@@ -14,4 +14,10 @@ Tensor SequenceMixer::prefill(const Tensor& x, MixerState& state) {
   return concat(outputs, 1);
 }
 
+Tensor SequenceMixer::step_through_prefill(const Tensor& x_t, MixerState& state) {
+  MIXLAB_CHECK(x_t.ndim() == 2, name(), ".step: x_t must be (B, D), got ", x_t.describe());
+  const int64_t B = x_t.size(0), D = x_t.size(1);
+  return prefill(x_t.reshape({B, 1, D}), state).reshape({B, D});
+}
+
 }  // namespace mixlab

@@ -61,6 +61,10 @@ class SequenceMixer : public Module {
   // parameters: x (B, T, D) F64 -> (B, T, D) F64. The conformance suite
   // compares forward() against it; it must share no code with forward().
   virtual Tensor reference_forward(const Tensor& x) const = 0;
+
+ protected:
+  // step() for mixers whose prefill handles any length: a one-token prefill.
+  Tensor step_through_prefill(const Tensor& x_t, MixerState& state);
 };
 
 }  // namespace mixlab

@@ -113,10 +113,7 @@ class Performer : public SequenceMixer {
     return y;
   }
 
-  Tensor step(const Tensor& x_t, MixerState& state) override {
-    const int64_t B = x_t.size(0);
-    return prefill(x_t.reshape({B, 1, d_model_}), state).reshape({B, d_model_});
-  }
+  Tensor step(const Tensor& x_t, MixerState& state) override { return step_through_prefill(x_t, state); }
 
   // S (M×d), z (M) and the running max per head.
   int64_t state_bytes(int64_t) const override { return causal_ ? n_heads_ * (M_ * d_ + M_ + 1) * 4 : 0; }
