@@ -23,9 +23,9 @@ const std::vector<MixerSetup>& mixer_setups() {
       {"retnet", "retnet", {"retnet.n_heads=8"}},
       // The reference Mamba-2 sizes (d_state 128, headdim 64, expand 2: 16 heads at d_model 512).
       {"mamba2", "mamba2", {"mamba2.d_state=128", "mamba2.headdim=64", "mamba2.chunk_size=64"}},
-      {"mamba2_recurrent", "mamba2", {"mamba2.d_state=128", "mamba2.headdim=64", "mamba2.form=recurrent"}},
+      {"mamba2_recurrent", "mamba2", {"mamba2.d_state=128", "mamba2.headdim=64", "mamba2.form=recurrent"}, 4096},
       {"rwkv6", "rwkv6", {"rwkv6.head_size=64"}},
-      {"rwkv6_recurrent", "rwkv6", {"rwkv6.head_size=64", "rwkv6.form=recurrent"}},
+      {"rwkv6_recurrent", "rwkv6", {"rwkv6.head_size=64", "rwkv6.form=recurrent"}, 4096},
       {"shortconv", "shortconv", {}},
   };
   return setups;

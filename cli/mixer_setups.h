@@ -14,6 +14,9 @@ struct MixerSetup {
   std::string label;                 // the row name ("gqa", "mamba2", ...)
   std::string mixer;                 // registry name
   std::vector<std::string> options;  // "<mixer>.<key>=<value>" settings
+  // Longest sequence the training benchmark runs it at (0 = any): token-by-
+  // token forms keep a state per token on the tape (8 GiB at 16k for mamba2).
+  int64_t max_train_length = 0;
 };
 
 // Every benchmarked setting (8 heads of 64 dims at d_model 512 where heads apply).
