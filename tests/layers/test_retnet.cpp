@@ -93,3 +93,23 @@ TEST_CASE("retnet: bad options are refused naming the key", "[retnet]") {
   REQUIRE_THROWS_WITH(make("retnet.value_factor=0"), Catch::Contains("retnet.value_factor"));
   REQUIRE_NOTHROW(make("retnet.n_heads=6"));  // d_k = 2
 }
+
+TEST_CASE("retnet: from a random state, T = 500: chunked prefill equals the recurrence, state included", "[retnet]") {
+  const int64_t B = 2, D = 12, T = 500;  // 3 heads, d_k 4, d_v 8
+  for (const char* decay : {"retnet.decay_exponent=1", "retnet.decay_exponent=10"}) {  // strong, weak
+    INFO(decay);
+    auto m = make_retnet(D, {"retnet.n_heads=3", decay, "retnet.chunk_size=64"});
+    Generator gen(9);
+    Tensor prefix = Tensor::randn({B, 13, D}, gen, DType::F64), x = Tensor::randn({B, T, D}, gen, DType::F64);
+    Tensor next = Tensor::randn({B, D}, gen, DType::F64);
+    NoGradGuard no_grad;
+    auto chunked = m->init_state(B), stepped = m->init_state(B);
+    m->prefill(prefix, *chunked);
+    for (int64_t t = 0; t < 13; ++t) m->step(slice(prefix, 1, t, t + 1).reshape({B, D}), *stepped);
+    const std::vector<double> fast = m->prefill(x, *chunked).to_vector();
+    std::vector<Tensor> steps;
+    for (int64_t t = 0; t < T; ++t) steps.push_back(m->step(slice(x, 1, t, t + 1).reshape({B, D}), *stepped).reshape({B, 1, D}));
+    CHECK(testing::rel_err(concat(steps, 1).to_vector(), fast) < 1e-11);
+    CHECK(testing::rel_err(m->step(next, *stepped).to_vector(), m->step(next, *chunked).to_vector()) < 1e-11);
+  }
+}
