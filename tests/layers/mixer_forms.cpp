@@ -45,4 +45,19 @@ void check_same_outcome(const FormOutcome& a, const FormOutcome& b, double out_t
   }
 }
 
+void check_prefill_matches_steps(SequenceMixer& m, int64_t B, int64_t D, int64_t T, double tol) {
+  Generator gen(9);
+  const Tensor prefix = Tensor::randn({B, 13, D}, gen, DType::F64), x = Tensor::randn({B, T, D}, gen, DType::F64);
+  const Tensor next = Tensor::randn({B, D}, gen, DType::F64);
+  NoGradGuard no_grad;
+  auto prefilled = m.init_state(B), stepped = m.init_state(B);
+  m.prefill(prefix, *prefilled);
+  for (int64_t t = 0; t < 13; ++t) m.step(slice(prefix, 1, t, t + 1).reshape({B, D}), *stepped);
+  const std::vector<double> fast = m.prefill(x, *prefilled).to_vector();
+  std::vector<Tensor> steps;
+  for (int64_t t = 0; t < T; ++t) steps.push_back(m.step(slice(x, 1, t, t + 1).reshape({B, D}), *stepped).reshape({B, 1, D}));
+  CHECK(rel_err(concat(steps, 1).to_vector(), fast) < tol);
+  CHECK(rel_err(m.step(next, *stepped).to_vector(), m.step(next, *prefilled).to_vector()) < tol);
+}
+
 }  // namespace mixlab::testing

@@ -27,4 +27,9 @@ FormOutcome forward_backward(SequenceMixer& m, const Tensor& x, const Tensor& w)
 // Outputs and every gradient agree within the relative tolerances.
 void check_same_outcome(const FormOutcome& a, const FormOutcome& b, double out_tol, double grad_tol);
 
+// From the state a random prefix (13 tokens) leaves, prefill of T random
+// tokens (the mixer's parallel/chunked form) equals T decode steps, on the
+// outputs and on the state left behind (checked through one more step).
+void check_prefill_matches_steps(SequenceMixer& m, int64_t batch, int64_t d_model, int64_t T, double tol);
+
 }  // namespace mixlab::testing

@@ -89,17 +89,6 @@ TEST_CASE("linear_attn: from a random state, T = 500: chunked prefill equals the
                                      "linear_attn.chunk_size=64"};
     if (std::string(map) == "taylor") args.push_back("linear_attn.feature_dim=3");
     auto m = make_la(D, args);
-    Generator gen(9);
-    Tensor prefix = Tensor::randn({B, 13, D}, gen, DType::F64), x = Tensor::randn({B, T, D}, gen, DType::F64);
-    Tensor next = Tensor::randn({B, D}, gen, DType::F64);
-    NoGradGuard no_grad;
-    auto chunked = m->init_state(B), stepped = m->init_state(B);
-    m->prefill(prefix, *chunked);
-    for (int64_t t = 0; t < 13; ++t) m->step(slice(prefix, 1, t, t + 1).reshape({B, D}), *stepped);
-    const std::vector<double> fast = m->prefill(x, *chunked).to_vector();
-    std::vector<Tensor> steps;
-    for (int64_t t = 0; t < T; ++t) steps.push_back(m->step(slice(x, 1, t, t + 1).reshape({B, D}), *stepped).reshape({B, 1, D}));
-    CHECK(testing::rel_err(concat(steps, 1).to_vector(), fast) < 1e-11);
-    CHECK(testing::rel_err(m->step(next, *stepped).to_vector(), m->step(next, *chunked).to_vector()) < 1e-11);
+    testing::check_prefill_matches_steps(*m, B, D, T, 1e-11);
   }
 }
