@@ -11,16 +11,21 @@ A sweep file is INI:
     jobs = 2                        # parallel runs (default: cores / threads_per_run)
     best_over = train.lr            # optional reduction for the extra table
 
-    [grid]                          # the Cartesian product of these values
+    [grid]                          # the Cartesian product of these lines
     model.d_model = 64,128
     model.pattern = shortconv,mha | shortconv,retnet
+    task.train_segments, train.batch_size =     # linked keys: varied together
+        64:4:100000  512
+        256:16:100000  256
 
     [fixed]                         # one value each, applied to every run
     train.max_steps = 200
 
 Grid values are split on `|` (or newlines) when the line holds one, else on
 commas, so a value that itself contains commas (a hybrid pattern) is written
-with `|` between values. [fixed] values are never split.
+with `|` between values. A line naming several keys (comma-separated) links
+them: each of its values (split on `|` or newlines) gives every key one
+whitespace-separated part. [fixed] values are never split.
 """
 import configparser
 import itertools
@@ -59,6 +64,7 @@ class Sweep:
     name: str
     base: Path
     grid: dict = field(default_factory=dict)  # key -> [value, ...] in file order
+    axes: list = field(default_factory=list)  # grid lines in file order: (key, ...) linked keys vary together
     fixed: dict = field(default_factory=dict)
     seeds: list = None  # [int] or None
     seed_keys: tuple = DEFAULT_SEED_KEYS
@@ -81,9 +87,9 @@ class Sweep:
         labels = _labels(list(self.grid))
         seeds = self.seeds if self.seeds is not None else [None]
         runs, names = [], {}
-        for values in itertools.product(*self.grid.values()):
+        for choice in itertools.product(*(range(len(self.grid[keys[0]])) for keys in self.axes)):
             for seed in seeds:
-                settings = dict(zip(self.grid, values))
+                settings = {k: self.grid[k][i] for keys, i in zip(self.axes, choice) for k in keys}
                 parts = [f"{labels[k]}={_sanitise(v)}" for k, v in settings.items()]
                 overrides = list(self.fixed.items()) + list(settings.items())
                 if seed is not None:
@@ -119,6 +125,18 @@ def split_values(text):
     """Grid values: split on | or newlines when present, else on commas."""
     parts = re.split(r"[|\n]", text) if re.search(r"[|\n]", text) else text.split(",")
     return [p.strip() for p in parts if p.strip()]
+
+
+def _linked_values(path, line_key, keys, text):
+    """The values of a line linking several keys: tuples, one per `|` or
+    newline, of whitespace-separated parts, one per key."""
+    values = [tuple(p.split()) for p in re.split(r"[|\n]", text) if p.strip()]
+    for value in values:
+        if len(value) != len(keys):
+            raise SweepError(f"{path}: [grid] {line_key}: value '{' '.join(value)}' has {len(value)} parts for "
+                             f"{len(keys)} linked keys (one part per key, separated by spaces; values separated "
+                             "by | or new lines)")
+    return values
 
 
 def _check_key(where, key):
@@ -170,14 +188,20 @@ def load(path):
     sweep = Sweep(path=path, name=name, base=base)
 
     if parser.has_section("grid"):
-        for key, text in parser["grid"].items():
-            _check_key(f"{path}: [grid]", key)
-            values = split_values(text)
+        for line_key, text in parser["grid"].items():
+            keys = tuple(k.strip() for k in line_key.split(","))
+            for key in keys:
+                _check_key(f"{path}: [grid]", key)
+                if key in sweep.grid or keys.count(key) > 1:
+                    raise SweepError(f"{path}: [grid] {key} is named twice")
+            values = split_values(text) if len(keys) == 1 else _linked_values(path, line_key, keys, text)
             if not values:
-                raise SweepError(f"{path}: [grid] {key} has no values")
+                raise SweepError(f"{path}: [grid] {line_key} has no values")
             if len(set(values)) != len(values):
-                raise SweepError(f"{path}: [grid] {key} lists a value twice: {text.strip()}")
-            sweep.grid[key] = values
+                raise SweepError(f"{path}: [grid] {line_key} lists a value twice: {' '.join(text.split())}")
+            sweep.axes.append(keys)
+            for i, key in enumerate(keys):
+                sweep.grid[key] = [v if len(keys) == 1 else v[i] for v in values]
     if parser.has_section("fixed"):
         for key, text in parser["fixed"].items():
             _check_key(f"{path}: [fixed]", key)
