@@ -28,7 +28,9 @@ int plot_command(const Args& args) {
       "line-by", po::value<std::string>()->default_value("model.pattern"),
       "accuracy/state figures: one line per value of this setting")(
       "final", "accuracy/state figures: the final eval of each run instead of its best")(
-      "context", po::value<int64_t>()->default_value(8192), "state figure: state bytes after this many tokens");
+      "context", po::value<int64_t>()->default_value(8192), "state figure: state bytes after this many tokens")(
+      "title", po::value<std::string>()->default_value(""), "accuracy/state figures: the title (default: what is plotted)")(
+      "check", "validate the options and exit without reading runs or writing (what scripts/sweep runs first)");
   po::positional_options_description positional;
   positional.add("runs", -1);
   po::variables_map vm;
@@ -36,7 +38,7 @@ int plot_command(const Args& args) {
   if (vm.count("help")) {
     std::printf(
         "usage: mixlab plot RUN_OR_FOLDER... -o file.png [--figure curves|accuracy|state] [--color-by KEY]\n"
-        "       [--x model.d_model] [--line-by model.pattern] [--final] [--context 8192]\n"
+        "       [--x model.d_model] [--line-by model.pattern] [--final] [--context 8192] [--title TEXT] [--check]\n"
         "Points of the accuracy and state figures keep the best run among those sharing a line and an x value\n"
         "(e.g. the best learning rate).\n");
     return 0;
@@ -48,6 +50,10 @@ int plot_command(const Args& args) {
   if (figure != "curves" && figure != "accuracy" && figure != "state")
     throw UsageError("plot: --figure '" + figure + "' is not one of: curves, accuracy, state");
   if (vm["context"].as<int64_t>() < 1) throw UsageError("plot: --context must be >= 1");
+  if (vm.count("check")) {
+    std::printf("plot: options ok\n");
+    return 0;
+  }
   const std::vector<std::string> paths = vm["runs"].as<std::vector<std::string>>();
   if (figure == "curves") {
     std::vector<std::string> dirs;
@@ -59,6 +65,7 @@ int plot_command(const Args& args) {
     o.line_key = vm["line-by"].as<std::string>();
     o.best = !vm.count("final");
     o.context = vm["context"].as<int64_t>();
+    o.title = vm["title"].as<std::string>();
     const std::vector<RunRecord> runs = load_runs(paths);
     if (figure == "accuracy")
       plot_accuracy_vs_x(runs, o, out);

@@ -103,6 +103,13 @@ void reduce_best(Curve& c, double x, double acc) {
   if (!fresh) it->second = std::max(it->second, acc);
 }
 
+// A gnuplot single-quoted string: a quote inside is written twice.
+std::string quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
 // Draws one panel per entry of `panels`, each with a line per curve.
 void draw(const std::vector<std::pair<std::string, std::map<std::string, Curve>>>& panels, const std::string& title,
           const std::string& xlabel, bool log_x, const std::string& png_path) {
@@ -113,18 +120,18 @@ void draw(const std::vector<std::pair<std::string, std::map<std::string, Curve>>
     Gnuplot gp("gnuplot");
     gp << "set terminal pngcairo size " << 560 * cols + 80 << "," << 380 * rows + 60 << " font 'Sans,10'\n"
        << "set output '" << tmp << "'\nset termoption noenhanced\n"
-       << "set multiplot layout " << rows << "," << cols << " title '" << title << "'\n"
+       << "set multiplot layout " << rows << "," << cols << " title " << quoted(title) << "\n"
        << "set grid\nset key outside right top\nset yrange [0:1.02]\nset ylabel 'accuracy'\n"
-       << "set xlabel '" << xlabel << "'\n";
+       << "set xlabel " << quoted(xlabel) << "\n";
     if (log_x) gp << "set logscale x 2\n";
     for (const auto& [panel, curves] : panels) {
-      gp << "set title '" << panel << "'\nplot ";
+      gp << "set title " << quoted(panel) << "\nplot ";
       int colour = 1;
       bool first = true;
       for (const auto& [line, curve] : curves) {
         std::vector<std::pair<double, double>> pts(curve.begin(), curve.end());
-        gp << (first ? "" : ", ") << gp.file1d(pts) << " with linespoints lw 2 pt 7 lc " << colour++ << " title '"
-           << line << "'";
+        gp << (first ? "" : ", ") << gp.file1d(pts) << " with linespoints lw 2 pt 7 lc " << colour++ << " title "
+           << quoted(line);
         first = false;
       }
       if (first) gp << "NaN notitle";
@@ -179,8 +186,10 @@ void plot_accuracy_vs_x(const std::vector<RunRecord>& runs, const FigureOptions&
     for (const RunRecord& r : runs) reduce_best(curves[setting(r, o.line_key)], number(r, o.x_key), accuracy(r, column, o.best));
     out.emplace_back(column == "test_accuracy" ? "test accuracy" : panel_title(column), curves);
   }
-  draw(out, std::string(o.best ? "best" : "final") + " test accuracy by " + o.x_key + ", one line per " + o.line_key +
-                " (best run per point)",
+  draw(out,
+       !o.title.empty() ? o.title
+                        : std::string(o.best ? "best" : "final") + " test accuracy by " + o.x_key + ", one line per " +
+                              o.line_key + " (best run per point)",
        o.x_key, spans_octaves(runs, o.x_key), png_path);
 }
 
@@ -193,7 +202,7 @@ void plot_accuracy_vs_state(const std::vector<RunRecord>& runs, const FigureOpti
   }
   const std::vector<std::pair<std::string, std::map<std::string, Curve>>> one = {
       {"decode state at context " + std::to_string(o.context), curves}};
-  draw(one, std::string(o.best ? "best" : "final") + " test accuracy vs decode state bytes per sequence",
+  draw(one, !o.title.empty() ? o.title : std::string(o.best ? "best" : "final") + " test accuracy vs decode state bytes per sequence",
        "state bytes (all layers, F32)", true, png_path);
 }
 

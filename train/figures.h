@@ -33,6 +33,7 @@ struct FigureOptions {
   std::string line_key = "model.pattern";  // one line (colour) per value
   bool best = true;                        // best eval of each run, else the final one
   int64_t context = 8192;                  // state figure: state bytes after this many tokens
+  std::string title;                       // empty: a title saying what is plotted
 };
 
 // Accuracy against opts.x_key, a panel per test segment.

@@ -21,6 +21,9 @@ A sweep file is INI:
     [fixed]                         # one value each, applied to every run
     train.max_steps = 200
 
+    [figures]                       # optional: PNGs drawn by `mixlab plot` after each table
+    accuracy.png = --figure accuracy --x model.d_model --line-by model.pattern
+
 Grid values are split on `|` (or newlines) when the line holds one, else on
 commas, so a value that itself contains commas (a hybrid pattern) is written
 with `|` between values. A line naming several keys (comma-separated) links
@@ -30,6 +33,7 @@ whitespace-separated part. [fixed] values are never split.
 import configparser
 import itertools
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +75,7 @@ class Sweep:
     threads_per_run: int = 1
     jobs: int = None
     best_over: str = None
+    figures: dict = field(default_factory=dict)  # NAME.png -> [mixlab plot option, ...]
 
     def directory(self, out):
         """<out>/<name>: results tables, logs/, locks/, slurm/ and runs/."""
@@ -139,6 +144,21 @@ def _linked_values(path, line_key, keys, text):
     return values
 
 
+def _figure_options(path, name, text):
+    """A [figures] entry: a plain PNG file name and `mixlab plot` options
+    (the sweep gives the runs, -o and --check itself)."""
+    if not re.match(r"^[A-Za-z0-9._+-]+\.png$", name):
+        raise SweepError(f"{path}: [figures] {name}: the name must be a plain file name ending in .png")
+    try:
+        options = shlex.split(" ".join(text.split("\n")))
+    except ValueError as e:
+        raise SweepError(f"{path}: [figures] {name}: {e}")
+    for option in options:
+        if option in ("-o", "--output", "--check") or option.startswith(("--output=", "-o")):
+            raise SweepError(f"{path}: [figures] {name}: {option}: the sweep sets the output file itself")
+    return options
+
+
 def _check_key(where, key):
     if not KEY_SHAPE.match(key):
         raise SweepError(f"{where} {key}: not a mixlab option (expected section.key, e.g. model.d_model)")
@@ -168,9 +188,9 @@ def load(path):
         parser.read(str(path))
     except configparser.Error as e:
         raise SweepError(f"{path}: {' '.join(str(e).split())}")
-    unknown = [s for s in parser.sections() if s not in ("sweep", "grid", "fixed")]
+    unknown = [s for s in parser.sections() if s not in ("sweep", "grid", "fixed", "figures")]
     if unknown:
-        raise SweepError(f"{path}: unknown section [{unknown[0]}] (allowed: [sweep], [grid], [fixed])")
+        raise SweepError(f"{path}: unknown section [{unknown[0]}] (allowed: [sweep], [grid], [fixed], [figures])")
     if not parser.has_section("sweep"):
         raise SweepError(f"{path}: no [sweep] section (it names the base config: base = path/to/experiment.ini)")
     sweep_section = parser["sweep"]
@@ -208,6 +228,10 @@ def load(path):
             if key in sweep.grid:
                 raise SweepError(f"{path}: {key} is both in [grid] and in [fixed]")
             sweep.fixed[key] = text.strip()
+
+    if parser.has_section("figures"):
+        for name, text in parser["figures"].items():
+            sweep.figures[name] = _figure_options(path, name, text)
 
     if "seed_keys" in sweep_section:
         sweep.seed_keys = tuple(k.strip() for k in sweep_section["seed_keys"].split(",") if k.strip())

@@ -42,9 +42,9 @@ class SweepTest(unittest.TestCase):
         self.dir.mkdir(parents=True)
         self.out = self.dir / "out"
 
-    def write_sweep(self, grid, fixed="train.max_steps = 20\ntrain.eval_every = 10\n", sweep_extra=""):
+    def write_sweep(self, grid, fixed="train.max_steps = 20\ntrain.eval_every = 10\n", sweep_extra="", sections=""):
         path = self.dir / "test.ini"
-        path.write_text(f"[sweep]\nbase = {TINY}\nname = t\n{sweep_extra}\n[grid]\n{grid}\n[fixed]\n{fixed}")
+        path.write_text(f"[sweep]\nbase = {TINY}\nname = t\n{sweep_extra}\n[grid]\n{grid}\n[fixed]\n{fixed}\n{sections}")
         return path
 
     def run_sweep(self, path, *args):
@@ -111,6 +111,29 @@ class SweepTest(unittest.TestCase):
             self.assertRegex(done.stderr, rf"^sweep: .*\[grid\] {key}\b", grid)
             self.assertEqual(done.stderr.count("\n"), 1, done.stderr)
             self.assertFalse(self.out.exists(), f"{grid}: something was written before the check")
+
+    def test_figures_are_drawn_after_the_table(self):
+        bad = self.write_sweep("model.d_model = 16,32\n", sections="[figures]\nacc.png = --figure bogus\n")
+        done = self.run_sweep(bad)
+        self.assertOk(done, 2)
+        self.assertRegex(done.stderr, r"^sweep: .*\[figures\] acc\.png: mixlab rejects it: .*--figure 'bogus'")
+        self.assertFalse(self.out.exists(), "something ran before the figure options were checked")
+
+        path = self.write_sweep("model.d_model = 16,32\n", sections=(
+            "[figures]\nacc.png = --figure accuracy --x model.d_model --title 'tiny MQAR: accuracy by width'\n"
+            "curves.png = --color-by model.d_model\n"))
+        self.assertOk(self.run_sweep(path))
+        sweep_dir = self.out / "t"
+        for name in ("acc.png", "curves.png"):
+            self.assertEqual((sweep_dir / name).read_bytes()[:8], b"\x89PNG\r\n\x1a\n", name)
+        markdown = (sweep_dir / "results.md").read_text()
+        self.assertIn("![acc.png](acc.png)", markdown)
+        self.assertIn("`mixlab plot runs -o acc.png --figure accuracy --x model.d_model --title 'tiny MQAR: "
+                      "accuracy by width'`", markdown)
+        (sweep_dir / "acc.png").unlink()
+        self.assertOk(sweep("table", path, "--out", self.out, "--mixlab", MIXLAB))
+        self.assertTrue((sweep_dir / "acc.png").is_file(), "table did not redraw the figure")
+        self.assertEqual((sweep_dir / "results.md").read_text().count("![acc.png]"), 1)
 
     # -- Slurm ---------------------------------------------------------------
     def test_slurm_script_parses_and_names_every_run(self):
