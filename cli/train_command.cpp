@@ -1,13 +1,16 @@
 // `mixlab train CONFIG.ini [--section.key value ...] [--resume]`: trains,
 // evaluates, checkpoints and plots one experiment. Ctrl-C checkpoints and exits.
-// `--check` only validates (scripts/sweep checks every run of a grid with it).
+// `--check` only validates; `--check-each` validates one run per stdin line
+// (scripts/sweep checks every run of a grid with it, in one process).
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <set>
 
 #include "autograd/error.h"
 #include "cli/command.h"
@@ -23,16 +26,18 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 constexpr const char* kUsage =
-    "usage: mixlab train CONFIG.ini [--section.key value ...] [--resume] [--check] [--stop-at STEP]\n"
+    "usage: mixlab train CONFIG.ini [--section.key value ...] [--resume] [--check | --check-each] [--stop-at STEP]\n"
     "Trains the experiment CONFIG.ini describes into <train.out_dir>/<train.name>\n"
     "(default runs/<config name>): config.ini, metrics.csv/.jsonl, log.txt,\n"
     "checkpoint.safetensors and curves.png. Options on the command line override\n"
     "the file. --resume continues the run from its checkpoint; Ctrl-C saves a\n"
     "checkpoint and stops (exit code 130).\n"
     "--check validates the config and overrides (builds the model), prints one\n"
-    "line and exits, writing nothing. --stop-at STEP checkpoints and stops like\n"
-    "Ctrl-C once STEP steps are done (a deterministic interruption, for testing\n"
-    "resume).\n";
+    "line and exits, writing nothing. --check-each does that for one run per\n"
+    "line of stdin, each line tab-separated overrides added to the command\n"
+    "line's, answering one line per run: 'ok' or 'error: <reason>'.\n"
+    "--stop-at STEP checkpoints and stops like Ctrl-C once STEP steps are done\n"
+    "(a deterministic interruption, for testing resume).\n";
 
 // The value of --stop-at, a non-negative step count.
 int64_t parse_stop_at(const std::string& text) {
@@ -47,9 +52,40 @@ int64_t parse_stop_at(const std::string& text) {
   return v;
 }
 
+// --check-each: a sweep of hundreds of runs is checked in one process
+// instead of paying the executable's start-up (CUDA libraries) per run.
+// Runs that differ only in [train] settings (a learning-rate grid) share
+// one model check.
+int check_each(const std::string& config, const std::vector<std::string>& overrides) {
+  std::set<std::string> models_checked;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::vector<std::string> all = overrides;
+    for (size_t begin = 0; begin <= line.size();) {
+      const size_t end = std::min(line.find('\t', begin), line.size());
+      if (end > begin) all.push_back(line.substr(begin, end - begin));
+      begin = end + 1;
+    }
+    try {
+      const Experiment ex = Experiment::load(config, all, /*check_model=*/false);  // parses every key
+      if (!models_checked.contains(ex.model_settings())) {
+        ex.build_model();
+        models_checked.insert(ex.model_settings());
+      }
+      std::printf("ok\n");
+    } catch (const std::exception& e) {
+      std::string reason = e.what();
+      std::replace(reason.begin(), reason.end(), '\n', ' ');
+      std::printf("error: mixlab: train: %s\n", reason.c_str());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int train_command(const Args& args) {
   std::string config;
-  bool resume = false, help = false, check = false;
+  bool resume = false, help = false, check = false, check_lines = false;
   int64_t stop_at = std::numeric_limits<int64_t>::max();
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -57,6 +93,8 @@ int train_command(const Args& args) {
       resume = true;
     else if (args[i] == "--check")
       check = true;
+    else if (args[i] == "--check-each")
+      check_lines = true;
     else if (args[i] == "--stop-at") {
       if (i + 1 == args.size()) throw UsageError("train: --stop-at needs a step count");
       stop_at = parse_stop_at(args[++i]);
@@ -83,6 +121,7 @@ int train_command(const Args& args) {
   if (config.empty() && overrides.empty())
     throw UsageError("train: no config given (usage: mixlab train CONFIG.ini [--section.key value ...] [--resume])");
 
+  if (check_lines) return check_each(config, overrides);
   Experiment ex;
   try {
     ex = Experiment::load(config, overrides);

@@ -74,7 +74,8 @@ po::options_description Experiment::options_for(const std::string& task_name) {
   return all;
 }
 
-Experiment Experiment::load(const std::string& ini_path, const std::vector<std::string>& overrides) {
+Experiment Experiment::load(const std::string& ini_path, const std::vector<std::string>& overrides,
+                            bool check_model) {
   if (!ini_path.empty())
     MIXLAB_CHECK(std::filesystem::is_regular_file(ini_path), "config file '", ini_path, "' does not exist");
   const std::vector<std::string> args = normalise(overrides);
@@ -90,14 +91,14 @@ Experiment Experiment::load(const std::string& ini_path, const std::vector<std::
   } catch (const po::error& e) {
     throw Error(std::string(ini_path.empty() ? "" : ini_path + ": ") + e.what());
   }
-  Experiment ex = from_options(vm);
+  Experiment ex = from_options(vm, check_model);
   if (ex.train.name.empty() && !ini_path.empty()) ex.train.name = std::filesystem::path(ini_path).stem().string();
   MIXLAB_CHECK(!ex.train.name.empty(), "train.name is empty: name the run (or pass a config file)");
   ex.options.at("train.name").value() = ex.train.name;  // the resolved config records the run's name
   return ex;
 }
 
-Experiment Experiment::from_options(const po::variables_map& vm) {
+Experiment Experiment::from_options(const po::variables_map& vm, bool check_model) {
   Experiment ex;
   ex.options = vm;
   ex.task_name = option<std::string>(vm, kTaskKey);
@@ -105,7 +106,7 @@ Experiment Experiment::from_options(const po::variables_map& vm) {
   ex.dataset = std::make_shared<const Dataset>(make_dataset(ex.task, vm));
   ex.model = ModelConfig::from_options(vm);
   ex.train = TrainConfig::from_options(vm);
-  ex.build_model();  // mixer options and model/task consistency fail now, not mid-run
+  if (check_model) ex.build_model();  // mixer options and model/task consistency fail now, not mid-run
   return ex;
 }
 
@@ -122,6 +123,14 @@ std::unique_ptr<LanguageModel> Experiment::build_model() const {
   MIXLAB_CHECK(!task->causal() || non_causal.empty(), "model.pattern: mixer '", non_causal,
                "' is not causal, but task '", task_name, "' is causal (use a bidirectional task such as masked_recall)");
   return lm;
+}
+
+std::string Experiment::model_settings() const {
+  std::ostringstream os;
+  os << "max_seq_len = " << max_seq_len() << "\n";
+  for (const auto& [key, value] : options)
+    if (!key.starts_with("train.")) os << key << " = " << to_text(value.value()) << "\n";
+  return os.str();
 }
 
 std::string Experiment::resolved_ini() const {

@@ -31,8 +31,11 @@ struct Experiment {
   // "--model.d_model", "128"), which win over the file. Unknown keys, bad
   // values and inconsistent settings throw mixlab::Error with one line naming
   // the key. An empty ini_path means defaults plus overrides only.
-  static Experiment load(const std::string& ini_path, const std::vector<std::string>& overrides = {});
-  static Experiment from_options(const po::variables_map& vm);
+  // `check_model` = false skips building the model (the caller checks it,
+  // e.g. once per distinct model_settings()).
+  static Experiment load(const std::string& ini_path, const std::vector<std::string>& overrides = {},
+                         bool check_model = true);
+  static Experiment from_options(const po::variables_map& vm, bool check_model = true);
 
   // Longest sequence of any train or test segment.
   int64_t max_seq_len() const;
@@ -41,6 +44,11 @@ struct Experiment {
   std::unique_ptr<LanguageModel> build_model() const;
   // The fully resolved config as INI text, every key with its value, sorted.
   std::string resolved_ini() const;
+  // What build_model depends on: every setting outside [train] (which only
+  // supplies the seed of the initial weights) and the longest sequence. Two
+  // experiments with equal model_settings build models that both pass or both
+  // fail its checks.
+  std::string model_settings() const;
 };
 
 }  // namespace mixlab

@@ -40,29 +40,46 @@ def _blamed_key(sweep, message):
     return max(named, key=len) if named else None
 
 
-def check_runs(sweep, runs, jobs):
-    """Runs `mixlab train ... --check` for every run (it parses the config and
-    the overrides and builds the model, writing nothing); raises SweepError
-    naming the offending key of the first run mixlab rejects."""
-    def check(run):
-        try:
-            done = subprocess.run(run.command + ["--check"], capture_output=True, text=True,
-                                  env=run_environment(1))
-        except OSError as e:
-            raise SweepError(f"cannot run {run.command[0]}: {e.strerror} (build mixlab, or pass --mixlab PATH)")
-        return run, done
+def _check_chunk(runs):
+    """`mixlab train BASE --check-each` over `runs` (one process, one stdin
+    line of overrides per run); returns [(run, None | error message)]."""
+    argv = runs[0].command[:3] + ["--check-each"]
+    lines = "".join("\t".join(run.command[3:]) + "\n" for run in runs)
+    try:
+        done = subprocess.run(argv, input=lines, capture_output=True, text=True, env=run_environment(1))
+    except OSError as e:
+        raise SweepError(f"cannot run {argv[0]}: {e.strerror} (build mixlab, or pass --mixlab PATH)")
+    answers = done.stdout.splitlines()
+    if len(answers) < len(runs):  # mixlab stopped early: blame the first run without an answer
+        message = " ".join((done.stderr.strip() or f"exit code {done.returncode}").split())
+        answers += ["error: " + message] * (len(runs) - len(answers))
+    return [(run, None if answer == "ok" else answer.removeprefix("error: ")) for run, answer in zip(runs, answers)]
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for run, done in pool.map(check, runs):
-            if done.returncode == 0:
-                continue
-            message = " ".join((done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}").split())
-            key = _blamed_key(sweep, message)
-            if key is None:
-                raise SweepError(f"{sweep.path}: run {run.name}: mixlab rejects its settings: {message}")
-            where = "[grid]" if key in sweep.grid else "[fixed]" if key in sweep.fixed else "[sweep] seed_keys:"
-            value = dict(run.overrides).get(key, "")
-            raise SweepError(f"{sweep.path}: {where} {key} = {value}: mixlab rejects it (run {run.name}): {message}")
+
+def check_runs(sweep, runs, jobs):
+    """Validates every run with mixlab (it parses the config and the overrides
+    and builds the model, writing nothing), `jobs` processes at a time; raises
+    SweepError naming the offending key of the first run, in sweep order, that
+    mixlab rejects."""
+    if not runs:
+        return
+    jobs = max(1, min(jobs, len(runs)))
+    # Contiguous chunks: runs that differ only in the innermost keys (often
+    # train.lr) share a process, and so one model check (--check-each).
+    bounds = [len(runs) * i // jobs for i in range(jobs + 1)]
+    chunks = [runs[bounds[i]:bounds[i + 1]] for i in range(jobs)]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        verdicts = sorted((pair for chunk in pool.map(_check_chunk, chunks) for pair in chunk),
+                          key=lambda pair: pair[0].index)
+    for run, message in verdicts:
+        if message is None:
+            continue
+        key = _blamed_key(sweep, message)
+        if key is None:
+            raise SweepError(f"{sweep.path}: run {run.name}: mixlab rejects its settings: {message}")
+        where = "[grid]" if key in sweep.grid else "[fixed]" if key in sweep.fixed else "[sweep] seed_keys:"
+        value = dict(run.overrides).get(key, "")
+        raise SweepError(f"{sweep.path}: {where} {key} = {value}: mixlab rejects it (run {run.name}): {message}")
 
 
 def plan(run):
