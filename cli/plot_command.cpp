@@ -26,7 +26,8 @@ int plot_command(const Args& args) {
                              "curves: one colour per value of this setting (e.g. model.pattern)")(
       "x", po::value<std::string>()->default_value("model.d_model"), "accuracy figure: the setting on the x axis")(
       "line-by", po::value<std::string>()->default_value("model.pattern"),
-      "accuracy/state figures: one line per value of this setting")(
+      "accuracy/state figures: one line per value of this setting; several comma-separated keys label "
+      "lines by all of them (a mixer's key only for runs that use the mixer)")(
       "final", "accuracy/state figures: the final eval of each run instead of its best")(
       "context", po::value<int64_t>()->default_value(8192), "state figure: state bytes after this many tokens")(
       "title", po::value<std::string>()->default_value(""), "accuracy/state figures: the title (default: what is plotted)")(

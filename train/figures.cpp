@@ -95,8 +95,6 @@ std::vector<std::string> panels(const std::vector<RunRecord>& runs) {
   return {cols.begin(), cols.end()};
 }
 
-using Curve = std::map<double, double>;  // x -> best accuracy
-
 void reduce_best(Curve& c, double x, double acc) {
   if (std::isnan(acc)) return;
   auto [it, fresh] = c.emplace(x, acc);
@@ -111,7 +109,7 @@ std::string quoted(const std::string& text) {
 }
 
 // Draws one panel per entry of `panels`, each with a line per curve.
-void draw(const std::vector<std::pair<std::string, std::map<std::string, Curve>>>& panels, const std::string& title,
+void draw(const std::vector<Panel>& panels, const std::string& title,
           const std::string& xlabel, bool log_x, const std::string& png_path) {
   MIXLAB_CHECK(gnuplot_available(), "plot: gnuplot is not installed (scripts/setup.sh installs it)");
   const std::string tmp = png_path + ".tmp.png";
@@ -178,15 +176,45 @@ std::vector<RunRecord> load_runs(const std::vector<std::string>& paths) {
   return runs;
 }
 
+// "model.pattern,mamba2.d_state" labels "mamba2 d_state=64" and "mha".
+std::string line_label(const RunRecord& r, const std::string& line_keys) {
+  std::vector<std::string> keys;
+  for (size_t begin = 0; begin <= line_keys.size();) {
+    const size_t end = std::min(line_keys.find(',', begin), line_keys.size());
+    keys.push_back(line_keys.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  const auto pattern = r.config.find("model.pattern");
+  auto uses_mixer = [&](const std::string& mixer) {
+    if (pattern == r.config.end()) return false;
+    const std::string p = "," + pattern->second + ",";
+    return p.find("," + mixer + ",") != std::string::npos;
+  };
+  std::string label;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string section = keys[i].substr(0, keys[i].find('.'));
+    const bool mixer_key = section != "model" && section != "task" && section != "train";
+    if (i > 0 && mixer_key && !uses_mixer(section)) continue;
+    const std::string& value = setting(r, keys[i]);
+    label += i == 0 ? value : " " + keys[i].substr(keys[i].find('.') + 1) + "=" + value;
+  }
+  return label;
+}
+
+std::vector<Panel> accuracy_panels(const std::vector<RunRecord>& runs, const FigureOptions& o) {
+  std::vector<Panel> out;
+  for (const std::string& column : panels(runs)) {
+    Panel panel{column == "test_accuracy" ? "test accuracy" : panel_title(column), {}};
+    for (const RunRecord& r : runs)
+      reduce_best(panel.lines[line_label(r, o.line_key)], number(r, o.x_key), accuracy(r, column, o.best));
+    out.push_back(std::move(panel));
+  }
+  return out;
+}
+
 void plot_accuracy_vs_x(const std::vector<RunRecord>& runs, const FigureOptions& o, const std::string& png_path) {
   MIXLAB_CHECK(!runs.empty(), "plot: no runs");
-  std::vector<std::pair<std::string, std::map<std::string, Curve>>> out;
-  for (const std::string& column : panels(runs)) {
-    std::map<std::string, Curve> curves;
-    for (const RunRecord& r : runs) reduce_best(curves[setting(r, o.line_key)], number(r, o.x_key), accuracy(r, column, o.best));
-    out.emplace_back(column == "test_accuracy" ? "test accuracy" : panel_title(column), curves);
-  }
-  draw(out,
+  draw(accuracy_panels(runs, o),
        !o.title.empty() ? o.title
                         : std::string(o.best ? "best" : "final") + " test accuracy by " + o.x_key + ", one line per " +
                               o.line_key + " (best run per point)",
@@ -195,13 +223,12 @@ void plot_accuracy_vs_x(const std::vector<RunRecord>& runs, const FigureOptions&
 
 void plot_accuracy_vs_state(const std::vector<RunRecord>& runs, const FigureOptions& o, const std::string& png_path) {
   MIXLAB_CHECK(!runs.empty(), "plot: no runs");
-  std::map<std::string, Curve> curves;
+  Panel panel{"decode state at context " + std::to_string(o.context), {}};
   for (const RunRecord& r : runs) {
     const double bytes = static_cast<double>(Experiment::load(r.dir + "/config.ini").build_model()->state_bytes(o.context));
-    reduce_best(curves[setting(r, o.line_key)], bytes, accuracy(r, "test_accuracy", o.best));
+    reduce_best(panel.lines[line_label(r, o.line_key)], bytes, accuracy(r, "test_accuracy", o.best));
   }
-  const std::vector<std::pair<std::string, std::map<std::string, Curve>>> one = {
-      {"decode state at context " + std::to_string(o.context), curves}};
+  const std::vector<Panel> one = {panel};
   draw(one, !o.title.empty() ? o.title : std::string(o.best ? "best" : "final") + " test accuracy vs decode state bytes per sequence",
        "state bytes (all layers, F32)", true, png_path);
 }

@@ -9,6 +9,7 @@
 // metrics.csv (the best or the final eval). Runs that share a line and an x
 // value (e.g. several learning rates or seeds) are reduced to their best:
 // "best over learning rates", as the papers report.
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -35,6 +36,23 @@ struct FigureOptions {
   int64_t context = 8192;                  // state figure: state bytes after this many tokens
   std::string title;                       // empty: a title saying what is plotted
 };
+
+// What a figure draws: panels of lines, each line x -> the best accuracy of
+// the runs at that x.
+using Curve = std::map<double, double>;
+struct Panel {
+  std::string title;
+  std::map<std::string, Curve> lines;  // legend label -> curve
+};
+
+// The legend label of a run: the values of opts.line_key's comma-separated
+// keys, the first plain, the others as " name=value"; a key of a mixer
+// section only where the run's model.pattern uses that mixer.
+std::string line_label(const RunRecord& run, const std::string& line_keys);
+
+// The panels of the accuracy figure: one per test segment column (acc_LxD)
+// any run has, else one of test_accuracy.
+std::vector<Panel> accuracy_panels(const std::vector<RunRecord>& runs, const FigureOptions& opts);
 
 // Accuracy against opts.x_key, a panel per test segment.
 void plot_accuracy_vs_x(const std::vector<RunRecord>& runs, const FigureOptions& opts, const std::string& png_path);

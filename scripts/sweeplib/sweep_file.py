@@ -28,7 +28,8 @@ Grid values are split on `|` (or newlines) when the line holds one, else on
 commas, so a value that itself contains commas (a hybrid pattern) is written
 with `|` between values. A line naming several keys (comma-separated) links
 them: each of its values (split on `|` or newlines) gives every key one
-whitespace-separated part. [fixed] values are never split.
+whitespace-separated part; a part `-` leaves that key at the base config's
+value. [fixed] values are never split.
 """
 import configparser
 import itertools
@@ -45,6 +46,7 @@ RESERVED_KEYS = {
 }
 DEFAULT_SEED_KEYS = ("train.seed", "task.data_seed")
 SWEEP_KEYS = {"base", "name", "seeds", "seed_keys", "jobs", "threads_per_run", "best_over"}
+UNSET = "-"  # a linked key's part that leaves the base config's value (not passed, not in the run name)
 KEY_SHAPE = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$")
 
 
@@ -95,8 +97,9 @@ class Sweep:
         for choice in itertools.product(*(range(len(self.grid[keys[0]])) for keys in self.axes)):
             for seed in seeds:
                 settings = {k: self.grid[k][i] for keys, i in zip(self.axes, choice) for k in keys}
-                parts = [f"{labels[k]}={_sanitise(v)}" for k, v in settings.items()]
-                overrides = list(self.fixed.items()) + list(settings.items())
+                chosen = {k: v for k, v in settings.items() if v != UNSET}
+                parts = [f"{labels[k]}={_sanitise(v)}" for k, v in chosen.items()]
+                overrides = list(self.fixed.items()) + list(chosen.items())
                 if seed is not None:
                     settings["seed"] = str(seed)
                     parts.append(f"seed={seed}")

@@ -76,17 +76,18 @@ class SweepTest(unittest.TestCase):
     def test_linked_keys_vary_together(self):
         path = self.write_sweep("model.d_model = 16,32\n"
                                 "task.train_segments, task.test_segments, train.batch_size =\n"
-                                "    16:2:200  16:2:64  8\n    32:4:200  32:4:64  8\n")
+                                "    16:2:200  16:2:64  8\n    32:4:200  32:4:64  -\n")
         done = self.run_sweep(path, "--dry-run")
         self.assertOk(done)
         commands = listed_commands(done.stdout)
         self.assertEqual(len(commands), 4)  # 2 d_model x 2 linked settings, not 2 x 2 x 2 x 1
         for d in (16, 32):
-            for L, D in ((16, 2), (32, 4)):
-                name = f"d_model={d}-train_segments={L}_{D}_200-test_segments={L}_{D}_64-batch_size=8"
+            for L, D, batch in ((16, 2, "-batch_size=8"), (32, 4, "")):  # '-': the base's batch size, unnamed
+                name = f"d_model={d}-train_segments={L}_{D}_200-test_segments={L}_{D}_64{batch}"
                 for option in (f"--model.d_model={d}", f"--task.train_segments={L}:{D}:200",
-                               f"--task.test_segments={L}:{D}:64", "--train.batch_size=8"):
+                               f"--task.test_segments={L}:{D}:64"):
                     self.assertIn(option, commands[name], name)
+                self.assertEqual(any(a.startswith("--train.batch_size=") for a in commands[name]), bool(batch), name)
         bad = {"task.train_segments, train.batch_size = 16:2:200 8 | 32:4:200\n": "has 1 parts for 2 linked keys",
                "model.d_model = 16\nmodel.d_model, train.batch_size = 32 8\n": r"model\.d_model is named twice"}
         for grid, reason in bad.items():
