@@ -30,8 +30,9 @@ void Module::check_new_name(const std::string& name) const {
                "' (names are non-empty and contain no '.'; dots separate levels of the tree)");
   auto same = [&](const auto& entry) { return entry.first == name; };
   MIXLAB_CHECK(std::none_of(params_.begin(), params_.end(), same) &&
+                   std::none_of(buffers_.begin(), buffers_.end(), same) &&
                    std::none_of(children_.begin(), children_.end(), same),
-               "Module: duplicate name '", name, "' (already a parameter or submodule of this module)");
+               "Module: duplicate name '", name, "' (already a parameter, buffer or submodule of this module)");
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor t) {
@@ -39,6 +40,13 @@ Tensor Module::register_parameter(const std::string& name, Tensor t) {
   MIXLAB_CHECK(t.defined(), "Module: parameter '", name, "' is undefined");
   t.requires_grad_(true);  // also rejects non-float and non-leaf tensors, naming them
   params_.emplace_back(name, t);
+  return t;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
+  check_new_name(name);
+  MIXLAB_CHECK(t.defined(), "Module: buffer '", name, "' is undefined");
+  buffers_.emplace_back(name, t);
   return t;
 }
 
@@ -70,6 +78,13 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
   for (const auto& [prefix, m] : named_modules(this))
     for (const auto& [name, t] : m->params_)
       if (seen.insert(t.impl().get()).second) out.emplace_back(prefix + name, t);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [prefix, m] : named_modules(this))
+    for (const auto& [name, t] : m->buffers_) out.emplace_back(prefix + name, t);
   return out;
 }
 
@@ -129,11 +144,14 @@ void Module::train(bool on) {
 void Module::to(DType dtype) {
   MIXLAB_CHECK(is_floating(dtype), "Module::to(", dtype_name(dtype), "): parameters must be float (allowed: f32, f64)");
   NoGradGuard no_grad;
-  for (const Tensor& t : parameters()) {
+  std::vector<Tensor> targets = parameters();
+  for (const auto& [name, b] : named_buffers())
+    if (is_floating(b.dtype())) targets.push_back(b);
+  for (const Tensor& t : targets) {
     if (t.dtype() == dtype) continue;
     Tensor converted = t.detach().to(dtype);
     // Swap the storage under the shared TensorImpl: every handle to this
-    // parameter (module members, optimizer lists) sees the new dtype.
+    // tensor (module members, optimizer lists) sees the new dtype.
     TensorImpl& impl = *t.impl();
     impl.storage = converted.impl()->storage;
     impl.offset = converted.impl()->offset;

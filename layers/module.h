@@ -27,6 +27,11 @@ class Module {
   // Registers `t` under `name` (no dots, unique within this module) and marks
   // it requires_grad. Returns the same handle.
   Tensor register_parameter(const std::string& name, Tensor t);
+  // Registers a buffer: a tensor that is part of the module's state but not
+  // trained (a call counter, a random projection). Buffers are saved in
+  // checkpoints under the same dotted names as parameters, and no optimizer
+  // or gradient check sees them. Returns the same handle.
+  Tensor register_buffer(const std::string& name, Tensor t);
   // Registers `child` under `name` (no dots, unique within this module).
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
@@ -39,6 +44,8 @@ class Module {
   // (tied weights) is listed once, under the first, as in PyTorch.
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<Tensor> parameters() const;
+  // Pre-order, like named_parameters().
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   int64_t num_parameters() const;  // elements, each tensor counted once
   void zero_grad();
 
@@ -51,7 +58,7 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
-  // Converts every parameter to `dtype` in place: the tensor handles keep their
+  // Converts every parameter (and every float buffer) to `dtype` in place: the tensor handles keep their
   // identity, so module members and any optimizer's parameter list see the
   // converted values. Gradients are dropped (they would have the old dtype).
   void to(DType dtype);
@@ -65,6 +72,7 @@ class Module {
   static std::vector<std::pair<std::string, Self*>> named_modules(Self* root);
 
   std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

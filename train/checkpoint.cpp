@@ -50,6 +50,7 @@ double meta_double(const SafetensorsFile& f, const std::string& path, const std:
 void save_checkpoint(const std::string& path, const LanguageModel& model, const AdamW& optimizer,
                      const TrainProgress& progress) {
   std::vector<std::pair<std::string, Tensor>> tensors = model.named_parameters();
+  for (auto& entry : model.named_buffers()) tensors.push_back(entry);
   for (auto& entry : optimizer.state_tensors()) tensors.push_back(entry);
   const std::map<std::string, std::string> metadata = {
       {"format", kCheckpointFormat},
@@ -78,6 +79,14 @@ TrainProgress load_checkpoint(const std::string& path, LanguageModel& model, Ada
     MIXLAB_CHECK(it->second.shape() == p.shape(), path, ": parameter '", name, "' has shape ",
                  it->second.shape().str(), " but the model needs ", p.shape().str());
     p.copy_(it->second);
+  }
+  for (const auto& [name, b] : model.named_buffers()) {
+    auto it = by_name.find(name);
+    MIXLAB_CHECK(it != by_name.end(), path, ": the model's buffer '", name,
+                 "' is missing (was the checkpoint written by a different config?)");
+    MIXLAB_CHECK(it->second.shape() == b.shape(), path, ": buffer '", name, "' has shape ", it->second.shape().str(),
+                 " but the model needs ", b.shape().str());
+    b.copy_(it->second);
   }
   TrainProgress progress;
   progress.step = meta_int(f, path, "step");

@@ -1,6 +1,6 @@
 #pragma once
-// Checkpoints: one safetensors file holding the model's parameters under their
-// module-tree names, the AdamW moments ("adamw.m.<name>", "adamw.v.<name>") and,
+// Checkpoints: one safetensors file holding the model's parameters and buffers
+// (Module::register_buffer) under their module-tree names, the AdamW moments ("adamw.m.<name>", "adamw.v.<name>") and,
 // in the metadata, the step, the dropout RNG position and the running loss, so
 // a resumed run continues bit for bit. Written atomically (temp + rename).
 #include <string>

@@ -31,9 +31,10 @@
 // mixer's own seed and a draw counter; in training it is redrawn every
 // redraw_interval training forwards (forwards that record gradients, so
 // finite-difference checks and evaluation never redraw), unless
-// fixed_features = true. Ω is not a parameter and is not saved: a resumed
-// run starts again from its first draw (a redraw point), so resume is exact
-// only with fixed features.
+// fixed_features = true. Ω is not a parameter: it is a function of the seed
+// and the draw number, and the draw counters are a module buffer saved in
+// checkpoints, so a resumed run continues with the same Ω and the same
+// redraw schedule, bit for bit.
 #include <cmath>
 #include <limits>
 
@@ -83,6 +84,7 @@ class Performer : public SequenceMixer {
     k_proj_ = register_module("to_k", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.init_std));
     v_proj_ = register_module("to_v", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.init_std));
     out_proj_ = register_module("to_out", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.out_std));
+    redraws_ = register_buffer("redraws", Tensor::zeros({2}, DType::I64));
     omega_ = draw_features(0);
   }
 
@@ -90,10 +92,14 @@ class Performer : public SequenceMixer {
   MixerTraits traits() const override { return {.causal = causal_, .has_decode = causal_}; }
 
   // The current Ω (M, d) and how many times it was drawn (1 = the initial draw).
-  const Tensor& features() const { return omega_; }
-  int64_t draws() const { return draw_ + 1; }
+  const Tensor& features() const {
+    sync_features();
+    return omega_;
+  }
+  int64_t draws() const { return draw_index() + 1; }
 
   Tensor forward(const Tensor& x) override {
+    sync_features();
     maybe_redraw();
     return causal_ ? run_causal(x, nullptr) : run_bidirectional(x);
   }
@@ -156,14 +162,29 @@ class Performer : public SequenceMixer {
     return Tensor::from_vector(omega, {M_, d_}, q_proj_ ? q_proj_->weight.dtype() : DType::F32);
   }
 
-  void maybe_redraw() {
-    if (omega_.dtype() != q_proj_->weight.dtype()) omega_ = omega_.to(q_proj_->weight.dtype());
-    if (!is_training() || fixed_ || interval_ == 0 || !grad_enabled()) return;
-    if (calls_ >= interval_) {
-      omega_ = draw_features(++draw_);
-      calls_ = 0;
+  // The buffer holds [draw number, training forwards since that draw].
+  int64_t draw_index() const { return redraws_.data<int64_t>()[0]; }
+
+  // Ω of the buffer's draw number (a loaded checkpoint may have changed it)
+  // in the parameters' dtype.
+  void sync_features() const {
+    if (omega_draw_ != draw_index()) {
+      omega_ = draw_features(draw_index());
+      omega_draw_ = draw_index();
     }
-    ++calls_;
+    if (omega_.dtype() != q_proj_->weight.dtype()) omega_ = omega_.to(q_proj_->weight.dtype());
+  }
+
+  void maybe_redraw() {
+    if (!is_training() || fixed_ || interval_ == 0 || !grad_enabled()) return;
+    int64_t* counters = redraws_.data<int64_t>();
+    if (counters[1] >= interval_) {
+      omega_ = draw_features(++counters[0]);
+      omega_draw_ = counters[0];
+      counters[1] = 0;
+      sync_features();
+    }
+    ++counters[1];
   }
 
   // (B,T,D) -> (B,H,T,d)
@@ -269,9 +290,11 @@ class Performer : public SequenceMixer {
   double feature_eps_, eps_;
   int64_t d_ = 0, M_ = 0;
   uint64_t seed_ = 0;
-  int64_t draw_ = 0, calls_ = 0;
+  Tensor redraws_;           // i64 (2) buffer: [draw number, training forwards since it]
+  // A cache of draw_features(draw number), refreshed by sync_features.
+  mutable int64_t omega_draw_ = 0;
   std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, out_proj_;
-  Tensor omega_;
+  mutable Tensor omega_;
 };
 
 // Plain F64 loops from the equations: features per token, then the causal
@@ -281,7 +304,7 @@ Tensor Performer::reference_forward(const Tensor& x) const {
   const int64_t B = x.size(0), T = x.size(1), D = d_model_, H = n_heads_, d = d_, M = M_;
   const std::vector<double> xs = x.to_vector();
   const Matrix Wq = host(q_proj_->weight), Wk = host(k_proj_->weight), Wv = host(v_proj_->weight),
-               Wo = host(out_proj_->weight), W = host(omega_);
+               Wo = host(out_proj_->weight), W = host(features());
   const std::vector<double> bq = values(q_proj_->bias), bk = values(k_proj_->bias), bv = values(v_proj_->bias),
                             bo = values(out_proj_->bias);
   const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(M)), xnorm = std::pow(double(d), -0.25);
@@ -384,7 +407,7 @@ MixerSpec performer_mixer_spec() {
             "performer.redraw_interval", po::value<int64_t>()->default_value(d.redraw_interval),
             "redraw Ω every N training steps (0 = never)")(
             "performer.fixed_features", po::value<bool>()->default_value(d.fixed_features, "false"),
-            "never redraw Ω (exact resume)")(
+            "never redraw Ω")(
             "performer.feature_eps", po::value<double>()->default_value(d.feature_eps),
             "added to every softmax-kernel feature")(
             "performer.eps", po::value<double>()->default_value(d.eps), "added to the denominator")(

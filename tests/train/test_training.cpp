@@ -83,6 +83,25 @@ TEST_CASE("training: one seed gives identical metrics, resume continues bit for 
   CHECK(read(run_directory(c) + "/metrics.csv") == metrics_a);
 }
 
+TEST_CASE("training: a Performer that redraws its features resumes bit for bit", "[train][e2e]") {
+  // Ω is redrawn every 7 training forwards, so the interruption at step 30
+  // falls between redraws; the draw counters travel in the checkpoint.
+  const std::vector<std::string> common = {"--train.max_steps=50", "--train.eval_every=10",
+                                           "--model.pattern=shortconv,performer", "--performer.nb_features=16",
+                                           "--performer.redraw_interval=7"};
+  Experiment whole = Experiment::load("", small_mqar("performer_whole", common));
+  Experiment parts = Experiment::load("", small_mqar("performer_parts", common));
+  for (const Experiment* e : {&whole, &parts}) fs::remove_all(run_directory(*e));
+  run_training(whole, {});
+  TrainOptions interrupt;
+  interrupt.should_stop = [](int64_t step) { return step == 30; };
+  REQUIRE(run_training(parts, interrupt).interrupted);
+  TrainOptions resume;
+  resume.resume = true;
+  run_training(parts, resume);
+  CHECK(read(run_directory(parts) + "/metrics.csv") == read(run_directory(whole) + "/metrics.csv"));
+}
+
 TEST_CASE("training: bad configs are refused before a run directory exists", "[train][e2e][errors]") {
   auto refused = [](std::vector<std::string> extra, const std::string& needle) {
     std::vector<std::string> args = small_mqar("refused", {"--train.max_steps=10"});
