@@ -1,6 +1,7 @@
 #include "train/figures.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -92,7 +93,20 @@ std::vector<std::string> panels(const std::vector<RunRecord>& runs) {
     for (const auto& [name, values] : r.metrics)
       if (name.starts_with("acc_")) cols.insert(name);
   if (cols.empty()) return {"test_accuracy"};
-  return {cols.begin(), cols.end()};
+  // By sequence length, then kv pairs ("acc_64x4" before "acc_128x8").
+  auto numbers = [](const std::string& column) {
+    const std::string seg = column.substr(4);
+    const auto x = seg.find('x');
+    try {
+      return std::make_pair(std::stoll(seg.substr(0, x)), x == std::string::npos ? 0LL : std::stoll(seg.substr(x + 1)));
+    } catch (const std::exception&) {
+      return std::make_pair(0LL, 0LL);
+    }
+  };
+  std::vector<std::string> ordered(cols.begin(), cols.end());
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [&](const std::string& a, const std::string& b) { return numbers(a) < numbers(b); });
+  return ordered;
 }
 
 void reduce_best(Curve& c, double x, double acc) {
@@ -108,6 +122,11 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
+// Twelve colours that stay apart (Tableau 10, then two more); with the point
+// types, twelve lines or more remain distinguishable.
+const std::array<const char*, 12> kColours = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                              "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
+
 // Draws one panel per entry of `panels`, each with a line per curve.
 void draw(const std::vector<Panel>& panels, const std::string& title,
           const std::string& xlabel, bool log_x, const std::string& png_path) {
@@ -122,14 +141,21 @@ void draw(const std::vector<Panel>& panels, const std::string& title,
        << "set grid\nset key outside right top\nset yrange [0:1.02]\nset ylabel 'accuracy'\n"
        << "set xlabel " << quoted(xlabel) << "\n";
     if (log_x) gp << "set logscale x 2\n";
+    // One colour and point type per line label in every panel, even where a
+    // panel lacks some lines.
+    std::map<std::string, int> style;
+    for (const auto& [panel, curves] : panels)
+      for (const auto& [line, curve] : curves) style.emplace(line, 0);
+    int next = 1;
+    for (auto& [line, index] : style) index = next++;
     for (const auto& [panel, curves] : panels) {
       gp << "set title " << quoted(panel) << "\nplot ";
-      int colour = 1;
       bool first = true;
       for (const auto& [line, curve] : curves) {
         std::vector<std::pair<double, double>> pts(curve.begin(), curve.end());
-        gp << (first ? "" : ", ") << gp.file1d(pts) << " with linespoints lw 2 pt 7 lc " << colour++ << " title "
-           << quoted(line);
+        const int k = style.at(line);
+        gp << (first ? "" : ", ") << gp.file1d(pts) << " with linespoints lw 2 pt " << (k - 1) % 13 + 1
+           << " ps 1.3 lc rgb '" << kColours[(k - 1) % kColours.size()] << "' title " << quoted(line);
         first = false;
       }
       if (first) gp << "NaN notitle";

@@ -44,14 +44,14 @@ TEST_CASE("accuracy panels: one per test segment, best run per line and x", "[fi
   };
   const std::vector<Panel> panels = accuracy_panels(runs, o);
   REQUIRE(panels.size() == 2);
-  CHECK(panels[0].title == "L 128, 8 kv pairs");
-  CHECK(panels[1].title == "L 64, 4 kv pairs");
-  const Curve& mamba_64 = panels[1].lines.at("mamba2 d_state=64");
+  CHECK(panels[0].title == "L 64, 4 kv pairs");  // ordered by L, not as text
+  CHECK(panels[1].title == "L 128, 8 kv pairs");
+  const Curve& mamba_64 = panels[0].lines.at("mamba2 d_state=64");
   CHECK(mamba_64 == Curve{{64, 0.7}, {128, 0.9}});  // best eval of the best lr
-  CHECK(panels[0].lines.at("mamba2 d_state=64") == Curve{{64, 0.3}});
-  CHECK(panels[1].lines.at("mha") == Curve{{64, 1.0}});
-  CHECK(panels[1].lines.size() == 2);
+  CHECK(panels[1].lines.at("mamba2 d_state=64") == Curve{{64, 0.3}});
+  CHECK(panels[0].lines.at("mha") == Curve{{64, 1.0}});
+  CHECK(panels[0].lines.size() == 2);
 
   o.best = false;  // the final eval of each run instead
-  CHECK(accuracy_panels(runs, o)[1].lines.at("mamba2 d_state=64") == Curve{{64, 0.6}, {128, 0.9}});
+  CHECK(accuracy_panels(runs, o)[0].lines.at("mamba2 d_state=64") == Curve{{64, 0.6}, {128, 0.9}});
 }
