@@ -29,5 +29,36 @@ void gemm_f64(int, bool, bool, int64_t, int64_t, int64_t, double, const double*,
   unavailable("cuda::gemm_f64");
 }
 
+template <typename T>
+void binary(int, kernels::BinaryOp, const kernels::BroadcastIndex&, const T*, const T*, T*) {
+  unavailable("cuda::binary");
+}
+template <typename T>
+void broadcast_copy(int, const kernels::BroadcastIndex&, const T*, T*) {
+  unavailable("cuda::broadcast_copy");
+}
+template <typename T>
+void affine(int, const T*, T*, int64_t, double, double) {
+  unavailable("cuda::affine");
+}
+template <typename T>
+void unary_forward(int, kernels::UnaryOp, kernels::UnaryParams, const T*, T*, int64_t) {
+  unavailable("cuda::unary_forward");
+}
+template <typename T>
+void unary_backward(int, kernels::UnaryOp, kernels::UnaryParams, const T*, const T*, const T*, T*, int64_t) {
+  unavailable("cuda::unary_backward");
+}
+#define MIXLAB_NO_CUDA_ELEMENTWISE(T)                                                                            \
+  template void binary<T>(int, kernels::BinaryOp, const kernels::BroadcastIndex&, const T*, const T*, T*);      \
+  template void broadcast_copy<T>(int, const kernels::BroadcastIndex&, const T*, T*);                            \
+  template void affine<T>(int, const T*, T*, int64_t, double, double);                                          \
+  template void unary_forward<T>(int, kernels::UnaryOp, kernels::UnaryParams, const T*, T*, int64_t);           \
+  template void unary_backward<T>(int, kernels::UnaryOp, kernels::UnaryParams, const T*, const T*, const T*, T*, \
+                                  int64_t);
+MIXLAB_NO_CUDA_ELEMENTWISE(float)
+MIXLAB_NO_CUDA_ELEMENTWISE(double)
+#undef MIXLAB_NO_CUDA_ELEMENTWISE
+
 }  // namespace mixlab::cuda
 #endif

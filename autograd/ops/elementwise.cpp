@@ -6,6 +6,7 @@
 #include "autograd/ops/reduce.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/elementwise_kernels.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
@@ -60,16 +61,26 @@ const char* binary_name(cpu::BinaryOp op) {
   return "?";
 }
 
+// CUDA tensors run the device kernels once they are verified (cuda_api.h).
+bool on_cuda(const char* op, const Tensor& x) {
+  if (!x.device().is_cuda()) return false;
+  cuda::require_verified("elementwise", op);
+  return true;
+}
+
 // The forward of a broadcasting binary op, without recording.
 Tensor binary_forward(cpu::BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_name(op);
   check_float_compatible(name, {a, b});
-  require_cpu(name, a);
+  const bool cuda = on_cuda(name, a);
   Shape out_shape = broadcast_shape(name, a.shape(), b.shape());
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   cpu::BroadcastIndex ix = make_index(out_shape, a.shape(), b.shape());
   MIXLAB_DISPATCH_FLOAT(a.dtype(), name, [&] {
-    cpu::binary(op, ix, a.data<scalar_t>(), b.data<scalar_t>(), out.data<scalar_t>());
+    if (cuda)
+      cuda::binary(a.device().index, op, ix, a.data<scalar_t>(), b.data<scalar_t>(), out.data<scalar_t>());
+    else
+      cpu::binary(op, ix, a.data<scalar_t>(), b.data<scalar_t>(), out.data<scalar_t>());
   });
   return out;
 }
@@ -79,13 +90,18 @@ Tensor binary_forward(cpu::BinaryOp op, const Tensor& a, const Tensor& b) {
 // x (broadcastable to shape) -> out (shape)
 Tensor expand(const Tensor& x, const Shape& shape) {
   check_float_compatible("expand", {x});
-  require_cpu("expand", x);
   MIXLAB_CHECK(broadcast_shape("expand", x.shape(), shape) == shape, "expand: ", x.shape().str(),
                " cannot be broadcast to ", shape.str());
   if (x.shape() == shape) return x;
+  const bool cuda = on_cuda("expand", x);
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   cpu::BroadcastIndex ix = make_index(shape, x.shape(), x.shape());
-  MIXLAB_DISPATCH_FLOAT(x.dtype(), "expand", [&] { cpu::broadcast_copy(ix, x.data<scalar_t>(), out.data<scalar_t>()); });
+  MIXLAB_DISPATCH_FLOAT(x.dtype(), "expand", [&] {
+    if (cuda)
+      cuda::broadcast_copy(x.device().index, ix, x.data<scalar_t>(), out.data<scalar_t>());
+    else
+      cpu::broadcast_copy(ix, x.data<scalar_t>(), out.data<scalar_t>());
+  });
   Shape source = x.shape();
   record("expand", out, {x}, [source](const Tensor& g) { return std::vector<Tensor>{sum_to(g, source)}; });
   return out;
@@ -151,10 +167,14 @@ namespace {
 // out = x * s + t
 Tensor affine(const char* name, const Tensor& x, double s, double t) {
   check_float_compatible(name, {x});
-  require_cpu(name, x);
+  const bool cuda = on_cuda(name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  MIXLAB_DISPATCH_FLOAT(x.dtype(), name,
-                        [&] { cpu::affine(x.data<scalar_t>(), out.data<scalar_t>(), x.numel(), s, t); });
+  MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
+    if (cuda)
+      cuda::affine(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), x.numel(), s, t);
+    else
+      cpu::affine(x.data<scalar_t>(), out.data<scalar_t>(), x.numel(), s, t);
+  });
   record(name, out, {x}, [s](const Tensor& g) { return std::vector<Tensor>{s == 1.0 ? g : mul(g, s)}; });
   return out;
 }
@@ -170,17 +190,25 @@ namespace {
 // y = f(x); the backward kernel gets x and y, so both are saved.
 Tensor unary(const char* name, cpu::UnaryOp op, const Tensor& x, cpu::UnaryParams p = {}) {
   check_float_compatible(name, {x});
-  require_cpu(name, x);
+  const bool cuda = on_cuda(name, x);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  MIXLAB_DISPATCH_FLOAT(x.dtype(), name,
-                        [&] { cpu::unary_forward(op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel()); });
+  MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
+    if (cuda)
+      cuda::unary_forward(x.device().index, op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
+    else
+      cpu::unary_forward(op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
+  });
   if (needs_grad({x})) {
     Tensor sx = saved(x), sy = saved(y);
-    record(name, y, {x}, [name, op, p, sx, sy](const Tensor& g) {
+    record(name, y, {x}, [name, op, p, sx, sy, cuda](const Tensor& g) {
       Tensor gx = Tensor::empty(sx.shape(), sx.dtype(), sx.device());
       MIXLAB_DISPATCH_FLOAT(sx.dtype(), name, [&] {
-        cpu::unary_backward(op, p, sx.data<scalar_t>(), sy.data<scalar_t>(), g.data<scalar_t>(),
-                            gx.data<scalar_t>(), sx.numel());
+        if (cuda)
+          cuda::unary_backward(sx.device().index, op, p, sx.data<scalar_t>(), sy.data<scalar_t>(),
+                               g.data<scalar_t>(), gx.data<scalar_t>(), sx.numel());
+        else
+          cpu::unary_backward(op, p, sx.data<scalar_t>(), sy.data<scalar_t>(), g.data<scalar_t>(),
+                              gx.data<scalar_t>(), sx.numel());
       });
       return std::vector<Tensor>{gx};
     });

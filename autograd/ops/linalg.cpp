@@ -59,6 +59,7 @@ Tensor gemm_forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   Tensor out = Tensor::empty(p.out_shape, a.dtype(), a.device());
   const int64_t stride_c = p.M * p.N;
   if (a.device().is_cuda()) {
+    cuda::require_verified("gemm", "matmul");
     const int dev = a.device().index;
     MIXLAB_DISPATCH_FLOAT(a.dtype(), "matmul", [&] {
       if constexpr (std::is_same_v<scalar_t, float>)

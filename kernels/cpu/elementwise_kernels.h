@@ -1,20 +1,18 @@
 #pragma once
 // Elementwise kernels over host buffers. Broadcasting is expressed with
-// per-operand strides over the output's dims (stride 0 on broadcast axes).
+// per-operand strides over the output's dims (stride 0 on broadcast axes);
+// the formulas are kernels/elementwise_math.h's, shared with CUDA.
 #include <cstdint>
+
+#include "kernels/elementwise_math.h"
 
 namespace mixlab::cpu {
 
-constexpr int kMaxBroadcastDims = 5;
-
-struct BroadcastIndex {
-  int ndim = 0;
-  int64_t dims[kMaxBroadcastDims] = {};
-  int64_t stride_a[kMaxBroadcastDims] = {};
-  int64_t stride_b[kMaxBroadcastDims] = {};
-};
-
-enum class BinaryOp { Add, Sub, Mul, Div };
+using kernels::BinaryOp;
+using kernels::BroadcastIndex;
+using kernels::kMaxBroadcastDims;
+using kernels::UnaryOp;
+using kernels::UnaryParams;
 
 // out (dims) = a op b, each read through its broadcast strides.
 template <typename T>
@@ -27,13 +25,6 @@ void broadcast_copy(const BroadcastIndex& ix, const T* a, T* out);
 // out = a * s + t (scalar affine; covers add-scalar, mul-scalar, neg).
 template <typename T>
 void affine(const T* a, T* out, int64_t n, double s, double t);
-
-enum class UnaryOp { Exp, Log, Sqrt, Rsqrt, Square, Tanh, Sigmoid, Silu, GeluTanh, GeluErf, Softplus, Elu, Relu };
-
-// Op parameters: softplus (p0 = beta, p1 = threshold), elu (p0 = alpha).
-struct UnaryParams {
-  double p0 = 0, p1 = 0;
-};
 
 // y = f(x)
 template <typename T>

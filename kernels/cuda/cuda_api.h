@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/elementwise_math.h"
+
 namespace mixlab::cuda {
 
 bool built_with_cuda();
@@ -30,5 +32,26 @@ void gemm_f32(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int6
 void gemm_f64(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
               const double* A, int64_t stride_a, const double* B, int64_t stride_b, double beta, double* C,
               int64_t stride_c, int64_t batch);
+
+// Elementwise ops over device buffers (float and double), as the CPU's
+// kernels/cpu/elementwise_kernels.h: out = a op b through broadcast strides;
+// the broadcasting copy of a; out = a*s + t; y = f(x); gx = gy * f'(x).
+template <typename T>
+void binary(int device, kernels::BinaryOp op, const kernels::BroadcastIndex& ix, const T* a, const T* b, T* out);
+template <typename T>
+void broadcast_copy(int device, const kernels::BroadcastIndex& ix, const T* a, T* out);
+template <typename T>
+void affine(int device, const T* a, T* out, int64_t n, double s, double t);
+template <typename T>
+void unary_forward(int device, kernels::UnaryOp op, kernels::UnaryParams p, const T* x, T* y, int64_t n);
+template <typename T>
+void unary_backward(int device, kernels::UnaryOp op, kernels::UnaryParams p, const T* x, const T* y, const T* gy,
+                    T* gx, int64_t n);
+
+// Kernel families that have never run on a GPU are off until a passing run of
+// scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
+// naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that
+// enables them anyway. `family` is e.g. "elementwise".
+void require_verified(const char* family, const char* op);
 
 }  // namespace mixlab::cuda

@@ -1,6 +1,9 @@
 // [cuda] tests: compare the CUDA device abstraction with the CPU path. With no
 // device at run time they report themselves skipped.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
 
 #include "autograd/allocator.h"
 #include "autograd/ops.h"
@@ -15,6 +18,26 @@ using namespace mixlab;
       return;                                                                                   \
     }                                                                                           \
   } while (0)
+
+namespace {
+
+// ||x - y|| / ||y|| of two tensors on any devices.
+double relative_difference(const Tensor& x, const Tensor& y) {
+  const std::vector<double> a = x.to_vector(), b = y.to_vector();
+  REQUIRE(a.size() == b.size());
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    err += (a[i] - b[i]) * (a[i] - b[i]);
+    ref += b[i] * b[i];
+  }
+  return std::sqrt(err / std::max(ref, 1e-300));
+}
+
+// The CUDA kernels under test have not been verified on a GPU before; this
+// test is what verifies them (scripts/gpu-check.sh).
+void allow_unverified_kernels() { ::setenv("MIXLAB_CUDA_UNVERIFIED", "1", 1); }
+
+}  // namespace
 
 TEST_CASE("cuda: host <-> device copies round-trip", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
@@ -40,6 +63,7 @@ TEST_CASE("cuda: the device memory pool reuses blocks", "[cuda]") {
 
 TEST_CASE("cuda: cuBLAS matmul equals the CPU GEMM, all transposes and batching", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
   Generator gen(9);
   for (DType dt : {DType::F32, DType::F64})
     for (bool ta : {false, true})
@@ -61,8 +85,67 @@ TEST_CASE("cuda: cuBLAS matmul equals the CPU GEMM, all transposes and batching"
 TEST_CASE("cuda: ops without a CUDA kernel say so, mixed devices are rejected", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
   Tensor d = Tensor::ones({4}, DType::F32, Device::cuda());
-  REQUIRE_THROWS_WITH(exp(d), Catch::Contains("exp") && Catch::Contains("CUDA"));
+  REQUIRE_THROWS_WITH(sum(d, 0), Catch::Contains("sum") && Catch::Contains("CUDA"));
   REQUIRE_THROWS_WITH(add(d, Tensor::ones({4})), Catch::Contains("device mismatch"));
+}
+
+
+TEST_CASE("cuda: elementwise ops and their gradients equal the CPU's, broadcasting and odd sizes", "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
+  Generator gen(21);
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{1}, {1}}, {{257}, {257}}, {{70001}, {1}}, {{3, 1, 5}, {4, 5}}, {{2, 3, 4, 5, 6}, {3, 1, 5, 1}}, {{7, 1}, {1, 9}}};
+  for (DType dt : {DType::F32, DType::F64}) {
+    const double tol = dt == DType::F32 ? 2e-6 : 1e-14;
+    for (const auto& [sa, sb] : shapes) {
+      Tensor a = Tensor::randn(sa, gen, dt), b = add(Tensor::uniform(sb, gen, 0.5, 2.0, dt), 0.0);
+      Tensor da = a.to(Device::cuda()), db = b.to(Device::cuda());
+      CHECK(relative_difference(add(da, db), add(a, b)) <= tol);
+      CHECK(relative_difference(sub(da, db), sub(a, b)) <= tol);
+      CHECK(relative_difference(mul(da, db), mul(a, b)) <= tol);
+      CHECK(relative_difference(div(da, db), div(a, b)) <= tol);
+      CHECK(relative_difference(mul(add(da, 0.5), -3.0), mul(add(a, 0.5), -3.0)) <= tol);
+      const Shape both = broadcast_shape("test", sa, sb);
+      CHECK(relative_difference(expand(da, both), expand(a, both)) == 0);
+    }
+    // Unary functions on a range that exercises both branches of relu, elu
+    // and softplus (log and sqrt on positive inputs), forward and backward.
+    Tensor x = Tensor::uniform({1031}, gen, -3.0, 3.0, dt), pos = Tensor::uniform({1031}, gen, 0.1, 3.0, dt);
+    Tensor up = Tensor::randn({1031}, gen, dt);
+    using Fn = std::function<Tensor(const Tensor&)>;
+    const std::vector<std::pair<std::string, Fn>> fns = {
+        {"exp", [](const Tensor& t) { return exp(t); }},         {"tanh", [](const Tensor& t) { return tanh(t); }},
+        {"sigmoid", [](const Tensor& t) { return sigmoid(t); }}, {"silu", [](const Tensor& t) { return silu(t); }},
+        {"square", [](const Tensor& t) { return square(t); }},   {"gelu", [](const Tensor& t) { return gelu(t); }},
+        {"relu", [](const Tensor& t) { return relu(t); }},       {"elu", [](const Tensor& t) { return elu(t); }},
+        {"softplus", [](const Tensor& t) { return softplus(t); }}};
+    const std::vector<std::pair<std::string, Fn>> positive = {
+        {"log", [](const Tensor& t) { return log(t); }},
+        {"sqrt", [](const Tensor& t) { return sqrt(t); }},
+        {"rsqrt", [](const Tensor& t) { return rsqrt(t); }}};
+    for (const auto& [list, input] : {std::make_pair(&fns, x), std::make_pair(&positive, pos)})
+      for (const auto& [name, f] : *list) {
+        INFO(name << " " << dtype_name(dt));
+        Tensor cpu_in = input.detach().requires_grad_(true), gpu_in = input.to(Device::cuda()).requires_grad_(true);
+        Tensor cpu_out = f(cpu_in), gpu_out = f(gpu_in);
+        CHECK(relative_difference(gpu_out, cpu_out) <= 4 * tol);
+        cpu_out.backward(up);
+        gpu_out.backward(up.to(Device::cuda()));
+        CHECK(relative_difference(gpu_in.grad(), cpu_in.grad()) <= 4 * tol);
+      }
+  }
+}
+
+TEST_CASE("cuda: unverified kernel families refuse to run unless enabled, naming the flag", "[cuda][nocuda]") {
+  // The gate is plain C++: it is tested with or without a device.
+  ::unsetenv("MIXLAB_CUDA_UNVERIFIED");
+  REQUIRE_THROWS_WITH(cuda::require_verified("elementwise", "exp"),
+                      Catch::Contains("exp") && Catch::Contains("MIXLAB_CUDA_UNVERIFIED=1") &&
+                          Catch::Contains("gpu-check.sh"));
+  ::setenv("MIXLAB_CUDA_UNVERIFIED", "1", 1);
+  CHECK_NOTHROW(cuda::require_verified("elementwise", "exp"));
+  ::unsetenv("MIXLAB_CUDA_UNVERIFIED");
 }
 
 TEST_CASE("cuda: without a device, creating a CUDA tensor is a clear error", "[cuda][nocuda]") {

@@ -1,0 +1,148 @@
+// Elementwise kernels on the device: broadcasting binary ops, the
+// broadcasting copy, scalar affine, and the unary functions with their
+// backward. Grid-stride loops over the output; the formulas are
+// kernels/elementwise_math.h's, the same the CPU loops use.
+#include <algorithm>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/cuda_api.h"
+
+namespace mixlab::cuda {
+
+namespace {
+
+using kernels::BinaryOp;
+using kernels::BroadcastIndex;
+using kernels::UnaryOp;
+using kernels::UnaryParams;
+
+constexpr int kThreads = 256;
+
+// Enough blocks to fill the device a few times over; the loops stride over the rest.
+int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
+
+int64_t numel(const BroadcastIndex& ix) {
+  int64_t n = 1;
+  for (int d = 0; d < ix.ndim; ++d) n *= ix.dims[d];
+  return n;
+}
+
+// Offsets of output element i in a and b.
+__device__ inline void broadcast_offsets(const BroadcastIndex& ix, int64_t i, int64_t& oa, int64_t& ob) {
+  oa = ob = 0;
+  for (int d = ix.ndim - 1; d >= 0; --d) {
+    const int64_t k = i % ix.dims[d];
+    i /= ix.dims[d];
+    oa += k * ix.stride_a[d];
+    ob += k * ix.stride_b[d];
+  }
+}
+
+template <BinaryOp op, typename T>
+__global__ void binary_kernel(BroadcastIndex ix, int64_t n, const T* a, const T* b, T* out) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t oa, ob;
+    broadcast_offsets(ix, i, oa, ob);
+    out[i] = kernels::binary_value<op>(a[oa], b[ob]);
+  }
+}
+
+template <typename T>
+__global__ void broadcast_copy_kernel(BroadcastIndex ix, int64_t n, const T* a, T* out) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t oa, ob;
+    broadcast_offsets(ix, i, oa, ob);
+    out[i] = a[oa];
+  }
+}
+
+template <typename T>
+__global__ void affine_kernel(const T* a, T* out, int64_t n, T s, T t) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = a[i] * s + t;
+}
+
+template <UnaryOp op, typename T>
+__global__ void unary_forward_kernel(const T* x, T* y, int64_t n, T p0, T p1) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = kernels::unary_value<op>(x[i], p0, p1);
+}
+
+template <UnaryOp op, typename T>
+__global__ void unary_backward_kernel(const T* x, const T* y, const T* gy, T* gx, int64_t n, T p0, T p1) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    gx[i] = gy[i] * kernels::unary_derivative<op>(x[i], y[i], p0, p1);
+}
+
+// Launch errors (bad configuration, no kernel image for this GPU) surface
+// here, named with the op; faults inside a kernel surface at the next
+// synchronising call.
+void check_launch(const char* op) {
+  const cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
+}
+
+}  // namespace
+
+template <typename T>
+void binary(int device, BinaryOp op, const BroadcastIndex& ix, const T* a, const T* b, T* out) {
+  const int64_t n = numel(ix);
+  if (n == 0) return;
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  kernels::dispatch_binary(op, [&](auto k) {
+    binary_kernel<decltype(k)::value, T><<<blocks_for(n), kThreads>>>(ix, n, a, b, out);
+  });
+  check_launch("binary");
+}
+
+template <typename T>
+void broadcast_copy(int device, const BroadcastIndex& ix, const T* a, T* out) {
+  const int64_t n = numel(ix);
+  if (n == 0) return;
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  broadcast_copy_kernel<T><<<blocks_for(n), kThreads>>>(ix, n, a, out);
+  check_launch("broadcast_copy");
+}
+
+template <typename T>
+void affine(int device, const T* a, T* out, int64_t n, double s, double t) {
+  if (n == 0) return;
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  affine_kernel<T><<<blocks_for(n), kThreads>>>(a, out, n, static_cast<T>(s), static_cast<T>(t));
+  check_launch("affine");
+}
+
+template <typename T>
+void unary_forward(int device, UnaryOp op, UnaryParams p, const T* x, T* y, int64_t n) {
+  if (n == 0) return;
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  kernels::dispatch_unary(op, [&](auto k) {
+    unary_forward_kernel<decltype(k)::value, T>
+        <<<blocks_for(n), kThreads>>>(x, y, n, static_cast<T>(p.p0), static_cast<T>(p.p1));
+  });
+  check_launch("unary_forward");
+}
+
+template <typename T>
+void unary_backward(int device, UnaryOp op, UnaryParams p, const T* x, const T* y, const T* gy, T* gx, int64_t n) {
+  if (n == 0) return;
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  kernels::dispatch_unary(op, [&](auto k) {
+    unary_backward_kernel<decltype(k)::value, T>
+        <<<blocks_for(n), kThreads>>>(x, y, gy, gx, n, static_cast<T>(p.p0), static_cast<T>(p.p1));
+  });
+  check_launch("unary_backward");
+}
+
+#define MIXLAB_CUDA_ELEMENTWISE(T)                                                                        \
+  template void binary<T>(int, BinaryOp, const BroadcastIndex&, const T*, const T*, T*);                  \
+  template void broadcast_copy<T>(int, const BroadcastIndex&, const T*, T*);                              \
+  template void affine<T>(int, const T*, T*, int64_t, double, double);                                    \
+  template void unary_forward<T>(int, UnaryOp, UnaryParams, const T*, T*, int64_t);                       \
+  template void unary_backward<T>(int, UnaryOp, UnaryParams, const T*, const T*, const T*, T*, int64_t);
+MIXLAB_CUDA_ELEMENTWISE(float)
+MIXLAB_CUDA_ELEMENTWISE(double)
+#undef MIXLAB_CUDA_ELEMENTWISE
+
+}  // namespace mixlab::cuda
