@@ -60,5 +60,25 @@ MIXLAB_NO_CUDA_ELEMENTWISE(float)
 MIXLAB_NO_CUDA_ELEMENTWISE(double)
 #undef MIXLAB_NO_CUDA_ELEMENTWISE
 
+template <typename T>
+void sum_axis(int, const T*, T*, int64_t, int64_t, int64_t, double) {
+  unavailable("cuda::sum_axis");
+}
+template <typename T>
+void max_axis(int, const T*, T*, int64_t*, int64_t, int64_t, int64_t) {
+  unavailable("cuda::max_axis");
+}
+template <typename T>
+void max_axis_backward(int, const T*, const int64_t*, T*, int64_t, int64_t, int64_t) {
+  unavailable("cuda::max_axis_backward");
+}
+#define MIXLAB_NO_CUDA_REDUCE(T)                                                       \
+  template void sum_axis<T>(int, const T*, T*, int64_t, int64_t, int64_t, double);    \
+  template void max_axis<T>(int, const T*, T*, int64_t*, int64_t, int64_t, int64_t);  \
+  template void max_axis_backward<T>(int, const T*, const int64_t*, T*, int64_t, int64_t, int64_t);
+MIXLAB_NO_CUDA_REDUCE(float)
+MIXLAB_NO_CUDA_REDUCE(double)
+#undef MIXLAB_NO_CUDA_REDUCE
+
 }  // namespace mixlab::cuda
 #endif

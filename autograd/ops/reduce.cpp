@@ -5,12 +5,20 @@
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/reduce_kernels.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
 using namespace ops_detail;
 
 namespace {
+
+// CUDA tensors run the device kernels once they are verified (cuda_api.h).
+bool on_cuda(const char* op, const Tensor& x) {
+  if (!x.device().is_cuda()) return false;
+  cuda::require_verified("reduce", op);
+  return true;
+}
 
 Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
   Shape out;
@@ -26,14 +34,17 @@ Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
 // x (..., n at axis, ...) -> (...) scaled by `scale` (1 for sum, 1/n for mean)
 Tensor sum_scaled(const char* name, const Tensor& x, int axis_in, bool keepdim, bool average) {
   check_float_compatible(name, {x});
-  require_cpu(name, x);
+  const bool cuda = on_cuda(name, x);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
   const int64_t outer = x.shape().prod(0, axis), inner = x.shape().prod(axis + 1, x.ndim());
   const double scale = average ? (n > 0 ? 1.0 / static_cast<double>(n) : 0.0) : 1.0;
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdim), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    cpu::sum_axis(x.data<scalar_t>(), out.data<scalar_t>(), outer, n, inner, scale);
+    if (cuda)
+      cuda::sum_axis(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), outer, n, inner, scale);
+    else
+      cpu::sum_axis(x.data<scalar_t>(), out.data<scalar_t>(), outer, n, inner, scale);
   });
   Shape in_shape = x.shape(), keep_shape = reduced_shape(x.shape(), axis, true);
   record(name, out, {x}, [in_shape, keep_shape, scale](const Tensor& g) {
@@ -59,7 +70,7 @@ namespace {
 // Maximum and its first index along `axis`.
 std::pair<Tensor, Tensor> max_with_index(const char* name, const Tensor& x, int axis_in, bool keepdim) {
   check_float_compatible(name, {x});
-  require_cpu(name, x);
+  const bool cuda = on_cuda(name, x);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
   MIXLAB_CHECK(n > 0, name, ": axis ", axis_in, " of ", x.shape().str(), " is empty");
@@ -67,7 +78,11 @@ std::pair<Tensor, Tensor> max_with_index(const char* name, const Tensor& x, int 
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdim), x.dtype(), x.device());
   Tensor index = Tensor::empty(out.shape(), DType::I64, x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    cpu::max_axis(x.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), outer, n, inner);
+    if (cuda)
+      cuda::max_axis(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), outer, n,
+                     inner);
+    else
+      cpu::max_axis(x.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), outer, n, inner);
   });
   return {out, index};
 }
@@ -87,7 +102,11 @@ Tensor max(const Tensor& x, int axis_in, bool keepdim) {
   record("max", out, {x}, [argmax, in_shape, outer, n, inner](const Tensor& g) {
     Tensor gx = Tensor::empty(in_shape, g.dtype(), g.device());
     MIXLAB_DISPATCH_FLOAT(g.dtype(), "max", [&] {
-      cpu::max_axis_backward(g.data<scalar_t>(), argmax.data<int64_t>(), gx.data<scalar_t>(), outer, n, inner);
+      if (g.device().is_cuda())
+        cuda::max_axis_backward(g.device().index, g.data<scalar_t>(), argmax.data<int64_t>(), gx.data<scalar_t>(),
+                                outer, n, inner);
+      else
+        cpu::max_axis_backward(g.data<scalar_t>(), argmax.data<int64_t>(), gx.data<scalar_t>(), outer, n, inner);
     });
     return std::vector<Tensor>{gx};
   });

@@ -48,6 +48,15 @@ template <typename T>
 void unary_backward(int device, kernels::UnaryOp op, kernels::UnaryParams p, const T* x, const T* y, const T* gy,
                     T* gx, int64_t n);
 
+// Reductions over the middle axis of x viewed as (outer, n, inner), as the
+// CPU's kernels/cpu/reduce_kernels.h (deterministic order).
+template <typename T>
+void sum_axis(int device, const T* x, T* out, int64_t outer, int64_t n, int64_t inner, double scale);
+template <typename T>
+void max_axis(int device, const T* x, T* out, int64_t* argmax, int64_t outer, int64_t n, int64_t inner);
+template <typename T>
+void max_axis_backward(int device, const T* g, const int64_t* argmax, T* gx, int64_t outer, int64_t n, int64_t inner);
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

@@ -85,7 +85,7 @@ TEST_CASE("cuda: cuBLAS matmul equals the CPU GEMM, all transposes and batching"
 TEST_CASE("cuda: ops without a CUDA kernel say so, mixed devices are rejected", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
   Tensor d = Tensor::ones({4}, DType::F32, Device::cuda());
-  REQUIRE_THROWS_WITH(sum(d, 0), Catch::Contains("sum") && Catch::Contains("CUDA"));
+  REQUIRE_THROWS_WITH(cumsum(d, 0), Catch::Contains("cumsum") && Catch::Contains("CUDA"));
   REQUIRE_THROWS_WITH(add(d, Tensor::ones({4})), Catch::Contains("device mismatch"));
 }
 
@@ -133,6 +133,33 @@ TEST_CASE("cuda: elementwise ops and their gradients equal the CPU's, broadcasti
         cpu_out.backward(up);
         gpu_out.backward(up.to(Device::cuda()));
         CHECK(relative_difference(gpu_in.grad(), cpu_in.grad()) <= 4 * tol);
+      }
+  }
+}
+
+TEST_CASE("cuda: sum, mean and max over any axis, and their gradients, equal the CPU's", "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
+  Generator gen(33);
+  for (DType dt : {DType::F32, DType::F64}) {
+    const double tol = dt == DType::F32 ? 1e-5 : 1e-13;
+    for (const Shape& shape : {Shape{1}, Shape{70001}, Shape{3, 5, 7}, Shape{2, 4097}, Shape{257, 3}})
+      for (int axis = 0; axis < shape.ndim(); ++axis) {
+        INFO(shape.str() << " axis " << axis << " " << dtype_name(dt));
+        Tensor x = Tensor::randn(shape, gen, dt);
+        Tensor cx = x.detach().requires_grad_(true), gx = x.to(Device::cuda()).requires_grad_(true);
+        Tensor cs = sum(cx, axis), gs = sum(gx, axis);
+        CHECK(relative_difference(gs, cs) <= tol);
+        CHECK(relative_difference(mean(gx, axis, true), mean(cx, axis, true)) <= tol);
+        Tensor cm = max(cx, axis), gm = max(gx, axis);
+        CHECK(relative_difference(gm, cm) == 0);
+        CHECK(relative_difference(argmax(gx, axis), argmax(cx, axis)) == 0);
+        // Backward through both: expand (sum) and the scatter to the argmax (max).
+        Tensor up_s = Tensor::randn(cs.shape(), gen, dt), up_m = Tensor::randn(cm.shape(), gen, dt);
+        add(mul(cs, up_s), mul(cm, up_m)).backward(Tensor::ones(cs.shape(), dt));
+        add(mul(gs, up_s.to(Device::cuda())), mul(gm, up_m.to(Device::cuda())))
+            .backward(Tensor::ones(cs.shape(), dt, Device::cuda()));
+        CHECK(relative_difference(gx.grad(), cx.grad()) <= tol);
       }
   }
 }
