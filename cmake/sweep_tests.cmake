@@ -11,6 +11,7 @@ foreach(case
     dry_run_lists_every_run
     linked_keys_vary_together
     figures_are_drawn_after_the_table
+    interrupted_sweep_stops_and_resumes
     example_sweep_is_valid
     bad_grid_key_fails_before_anything_runs
     slurm_script_parses_and_names_every_run

@@ -169,7 +169,8 @@ def run_local(sweep, runs, jobs, out):
         print(f"[{run.index + 1}/{total}] {run.name}: {text}", flush=True)
 
     with StopSignals() as stop:
-        while pending or running:
+        # After a stop signal, only the running ones are waited for.
+        while running or (pending and not stop.stopping):
             while pending and not stop.stopping and len(running) < jobs:
                 run = pending.popleft()
                 lock = RunLock(sweep_dir, run.name)

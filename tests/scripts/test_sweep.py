@@ -10,8 +10,10 @@ import csv
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import unittest
 from pathlib import Path
 
@@ -225,6 +227,30 @@ class SweepTest(unittest.TestCase):
         self.assertEqual(best[0]["candidates"], "2")
         self.assertEqual(float(best[0]["best_test_acc"]), max(float(r["best_test_acc"]) for r in table))
         self.assertOk(sweep("table", path, "--out", self.out, "--best-over", "train.lr"), 2)
+
+    def test_interrupted_sweep_stops_and_resumes(self):
+        # SIGINT to the sweep itself (Ctrl-C): the running run checkpoints,
+        # no new run starts, the sweep exits 130; running it again finishes.
+        path = self.write_sweep("model.d_model = 16,24,32\n", fixed="train.max_steps = 3000\ntrain.eval_every = 500\n",
+                                sweep_extra="jobs = 1\n")
+        process = subprocess.Popen([sys.executable, str(SWEEP), "run", str(path), "--out", str(self.out),
+                                    "--mixlab", str(MIXLAB)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in process.stdout:
+            if "started" in line:
+                break
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        try:
+            stdout, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            self.fail("the sweep did not stop after SIGINT")
+        self.assertEqual(process.returncode, 130, stdout)
+        self.assertIn("interrupted", stdout)
+        done = self.run_sweep(path)
+        self.assertOk(done)
+        rows = list(csv.DictReader(open(self.out / "t" / "results.csv")))
+        self.assertEqual([r["status"] for r in rows], ["finished"] * 3)
 
     def test_failing_run_is_reported_and_the_others_continue(self):
         path = self.write_sweep("model.d_model = 16,32\n")
