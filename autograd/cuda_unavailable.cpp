@@ -80,5 +80,32 @@ MIXLAB_NO_CUDA_REDUCE(float)
 MIXLAB_NO_CUDA_REDUCE(double)
 #undef MIXLAB_NO_CUDA_REDUCE
 
+template <typename T>
+void softmax_forward(int, const T*, T*, int64_t, int64_t, int64_t, bool) {
+  unavailable("cuda::softmax_forward");
+}
+template <typename T>
+void softmax_backward(int, const T*, const T*, T*, int64_t, int64_t, int64_t, bool) {
+  unavailable("cuda::softmax_backward");
+}
+template <typename T>
+void cross_entropy_forward(int, const T*, const int64_t*, double*, double*, int64_t, int64_t, int64_t) {
+  unavailable("cuda::cross_entropy_forward");
+}
+template <typename T>
+void cross_entropy_backward(int, const T*, const int64_t*, const double*, double, T*, int64_t, int64_t, int64_t) {
+  unavailable("cuda::cross_entropy_backward");
+}
+#define MIXLAB_NO_CUDA_NN(T)                                                                                  \
+  template void softmax_forward<T>(int, const T*, T*, int64_t, int64_t, int64_t, bool);                      \
+  template void softmax_backward<T>(int, const T*, const T*, T*, int64_t, int64_t, int64_t, bool);           \
+  template void cross_entropy_forward<T>(int, const T*, const int64_t*, double*, double*, int64_t, int64_t,   \
+                                         int64_t);                                                           \
+  template void cross_entropy_backward<T>(int, const T*, const int64_t*, const double*, double, T*, int64_t,  \
+                                          int64_t, int64_t);
+MIXLAB_NO_CUDA_NN(float)
+MIXLAB_NO_CUDA_NN(double)
+#undef MIXLAB_NO_CUDA_NN
+
 }  // namespace mixlab::cuda
 #endif

@@ -6,8 +6,8 @@
 
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
-#include "kernels/cpu/fill.h"
 #include "kernels/cpu/nn_kernels.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
@@ -36,21 +36,35 @@ void check_norm_input(const char* op, const Tensor& x, double eps) {
   MIXLAB_CHECK(std::isfinite(eps) && eps >= 0, op, ": eps = ", eps, " must be finite and >= 0");
 }
 
+// CUDA tensors run the device kernels once they are verified (cuda_api.h).
+bool on_cuda(const char* op, const Tensor& x) {
+  if (!x.device().is_cuda()) return false;
+  cuda::require_verified("nn", op);
+  return true;
+}
+
 // Forward and backward of softmax and log-softmax share everything but the
 // formula; the backward needs only the output.
 Tensor softmax_like(const char* op, const Tensor& x, int axis, bool log) {
   check_float_compatible(op, {x});
-  require_cpu(op, x);
+  const bool cuda = on_cuda(op, x);
   const AxisView v = view_around(x, op, axis);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    cpu::softmax_forward(x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, log);
+    if (cuda)
+      cuda::softmax_forward(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, log);
+    else
+      cpu::softmax_forward(x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, log);
   });
-  record(op, out, {x}, [op, v, log, y = saved(out)](const Tensor& g) {
+  record(op, out, {x}, [op, v, log, cuda, y = saved(out)](const Tensor& g) {
     Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
     MIXLAB_DISPATCH_FLOAT(y.dtype(), op, [&] {
-      cpu::softmax_backward(y.data<scalar_t>(), g.data<scalar_t>(), dx.data<scalar_t>(), v.outer, v.n, v.inner,
-                            log);
+      if (cuda)
+        cuda::softmax_backward(y.device().index, y.data<scalar_t>(), g.data<scalar_t>(), dx.data<scalar_t>(), v.outer,
+                               v.n, v.inner, log);
+      else
+        cpu::softmax_backward(y.data<scalar_t>(), g.data<scalar_t>(), dx.data<scalar_t>(), v.outer, v.n, v.inner,
+                              log);
     });
     return std::vector<Tensor>{dx};
   });
@@ -70,35 +84,56 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   constexpr const char* op = "cross_entropy";
   check_float_compatible(op, {logits});
   check_indices(op, targets, logits);
-  require_cpu(op, logits);
+  const bool cuda = on_cuda(op, logits);
   MIXLAB_CHECK(logits.ndim() == 2, op, ": logits ", logits.shape().str(), " must be (N, V)");
   MIXLAB_CHECK(targets.ndim() == 1 && targets.size(0) == logits.size(0), op, ": targets ", targets.shape().str(),
                " must have one entry per logits row ", logits.shape().str());
   const int64_t N = logits.size(0), V = logits.size(1);
-  const int64_t bad_row = cpu::cross_entropy_invalid_row(targets.data<int64_t>(), N, V, ignore_index);
+  const Tensor host_targets = cuda ? targets.to(Device::cpu()) : targets;
+  const int64_t bad_row = cpu::cross_entropy_invalid_row(host_targets.data<int64_t>(), N, V, ignore_index);
   if (bad_row >= 0)
-    throw Error(detail::concat(op, ": target ", targets.to_indices()[bad_row], " at row ", bad_row,
+    throw Error(detail::concat(op, ": target ", host_targets.to_indices()[bad_row], " at row ", bad_row,
                                " is outside [0, ", V, ") and is not ignore_index (", ignore_index, ")"));
 
   // Per-row logsumexp in double: the backward rebuilds softmax from it.
   Tensor lse = Tensor::empty(Shape{N}, DType::F64, logits.device());
-  Tensor out = Tensor::empty(Shape{}, logits.dtype(), logits.device());
-  const cpu::CrossEntropyTotals totals = MIXLAB_DISPATCH_FLOAT(logits.dtype(), op, [&] {
-    return cpu::cross_entropy_forward(logits.data<scalar_t>(), targets.data<int64_t>(), lse.data<double>(), N, V,
-                                      ignore_index);
-  });
+  cpu::CrossEntropyTotals totals;
+  if (cuda) {
+    // The device leaves each row's loss; the sum runs here in row order, as on the CPU.
+    Tensor row_loss = Tensor::empty(Shape{N}, DType::F64, logits.device());
+    MIXLAB_DISPATCH_FLOAT(logits.dtype(), op, [&] {
+      cuda::cross_entropy_forward(logits.device().index, logits.data<scalar_t>(), targets.data<int64_t>(),
+                                  lse.data<double>(), row_loss.data<double>(), N, V, ignore_index);
+    });
+    const std::vector<double> losses = row_loss.to_vector();
+    const std::vector<int64_t> t = host_targets.to_indices();
+    for (int64_t i = 0; i < N; ++i)
+      if (t[i] != ignore_index) {
+        totals.loss_sum += losses[i];
+        ++totals.count;
+      }
+  } else {
+    totals = MIXLAB_DISPATCH_FLOAT(logits.dtype(), op, [&] {
+      return cpu::cross_entropy_forward(logits.data<scalar_t>(), targets.data<int64_t>(), lse.data<double>(), N, V,
+                                        ignore_index);
+    });
+  }
   const int64_t count = totals.count;
   const double loss = count > 0 ? totals.loss_sum / static_cast<double>(count) : 0.0;
-  MIXLAB_DISPATCH_FLOAT(logits.dtype(), op, [&] { cpu::fill(out.data<scalar_t>(), 1, loss); });
+  Tensor out = Tensor::full(Shape{}, loss, logits.dtype(), logits.device());
 
   record(op, out, {logits, targets},
-         [op, N, V, ignore_index, count, x = saved(logits), t = saved(targets), lse](const Tensor& g) {
+         [op, N, V, ignore_index, count, cuda, x = saved(logits), t = saved(targets), lse](const Tensor& g) {
            Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
            // With every row ignored the loss is the constant 0.
            const double scale = count > 0 ? g.item() / static_cast<double>(count) : 0.0;
            MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-             cpu::cross_entropy_backward(x.data<scalar_t>(), t.data<int64_t>(), lse.data<double>(), scale,
-                                         dx.data<scalar_t>(), N, V, ignore_index);
+             if (cuda)
+               cuda::cross_entropy_backward(x.device().index, x.data<scalar_t>(), t.data<int64_t>(),
+                                            lse.data<double>(), scale, dx.data<scalar_t>(), N, V, ignore_index);
+             else
+               cpu::cross_entropy_backward(x.data<scalar_t>(), t.data<int64_t>(), lse.data<double>(), scale,
+                                           dx.data<scalar_t>(), N, V, ignore_index);
            });
            return std::vector<Tensor>{dx, Tensor()};
          });

@@ -57,6 +57,21 @@ void max_axis(int device, const T* x, T* out, int64_t* argmax, int64_t outer, in
 template <typename T>
 void max_axis_backward(int device, const T* g, const int64_t* argmax, T* gx, int64_t outer, int64_t n, int64_t inner);
 
+// Softmax / log-softmax along the middle axis of (outer, n, inner), and the
+// fused cross-entropy over logits (N, V), as kernels/cpu/nn_kernels.h: lse
+// and row_loss are device buffers of N doubles (0 on ignored rows); the op
+// sums row_loss on the host.
+template <typename T>
+void softmax_forward(int device, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log);
+template <typename T>
+void softmax_backward(int device, const T* y, const T* g, T* dx, int64_t outer, int64_t n, int64_t inner, bool log);
+template <typename T>
+void cross_entropy_forward(int device, const T* logits, const int64_t* targets, double* lse, double* row_loss,
+                           int64_t N, int64_t V, int64_t ignore_index);
+template <typename T>
+void cross_entropy_backward(int device, const T* logits, const int64_t* targets, const double* lse, double scale,
+                            T* dlogits, int64_t N, int64_t V, int64_t ignore_index);
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

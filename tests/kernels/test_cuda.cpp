@@ -164,6 +164,46 @@ TEST_CASE("cuda: sum, mean and max over any axis, and their gradients, equal the
   }
 }
 
+TEST_CASE("cuda: softmax, log-softmax and cross-entropy, and their gradients, equal the CPU's", "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
+  Generator gen(45);
+  for (DType dt : {DType::F32, DType::F64}) {
+    const double tol = dt == DType::F32 ? 1e-5 : 1e-13;
+    for (const Shape& shape : {Shape{1, 1}, Shape{3, 8193}, Shape{4, 5, 6}, Shape{300, 7}})
+      for (int axis = 0; axis < shape.ndim(); ++axis)
+        for (bool log_form : {false, true}) {
+          INFO(shape.str() << " axis " << axis << (log_form ? " log_softmax " : " softmax ") << dtype_name(dt));
+          Tensor x = mul(Tensor::randn(shape, gen, dt), 4.0), up = Tensor::randn(shape, gen, dt);
+          Tensor cx = x.detach().requires_grad_(true), gx = x.to(Device::cuda()).requires_grad_(true);
+          Tensor cy = log_form ? log_softmax(cx, axis) : softmax(cx, axis);
+          Tensor gy = log_form ? log_softmax(gx, axis) : softmax(gx, axis);
+          CHECK(relative_difference(gy, cy) <= tol);
+          cy.backward(up);
+          gy.backward(up.to(Device::cuda()));
+          CHECK(relative_difference(gx.grad(), cx.grad()) <= tol);
+        }
+    // Cross-entropy over a vocabulary wider than a block, with ignored rows.
+    for (int64_t V : {int64_t(1), int64_t(7), int64_t(8192)}) {
+      INFO("V " << V << " " << dtype_name(dt));
+      const int64_t N = 37;
+      Tensor logits = mul(Tensor::randn({N, V}, gen, dt), 3.0);
+      std::vector<int64_t> t(N);
+      for (int64_t i = 0; i < N; ++i) t[i] = i % 5 == 0 ? -100 : (i * 7919) % V;
+      Tensor targets = Tensor::from_indices(t, {N});
+      Tensor cl = logits.detach().requires_grad_(true), gl = logits.to(Device::cuda()).requires_grad_(true);
+      Tensor closs = cross_entropy(cl, targets), gloss = cross_entropy(gl, targets.to(Device::cuda()));
+      CHECK(relative_difference(gloss, closs) <= tol);
+      closs.backward();
+      gloss.backward();
+      CHECK(relative_difference(gl.grad(), cl.grad()) <= tol);
+      t[3] = V;  // out of range: refused with the row named, as on the CPU
+      REQUIRE_THROWS_WITH(cross_entropy(gl, Tensor::from_indices(t, {N}).to(Device::cuda())),
+                          Catch::Contains("row 3"));
+    }
+  }
+}
+
 TEST_CASE("cuda: unverified kernel families refuse to run unless enabled, naming the flag", "[cuda][nocuda]") {
   // The gate is plain C++: it is tested with or without a device.
   ::unsetenv("MIXLAB_CUDA_UNVERIFIED");
