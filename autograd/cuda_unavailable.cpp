@@ -107,5 +107,36 @@ MIXLAB_NO_CUDA_NN(float)
 MIXLAB_NO_CUDA_NN(double)
 #undef MIXLAB_NO_CUDA_NN
 
+template <typename T>
+void layer_norm_forward(int, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double) {
+  unavailable("cuda::layer_norm_forward");
+}
+template <typename T>
+void layer_norm_backward(int, const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t) {
+  unavailable("cuda::layer_norm_backward");
+}
+template <typename T>
+void rms_norm_forward(int, const T*, const T*, T*, T*, int64_t, int64_t, double) {
+  unavailable("cuda::rms_norm_forward");
+}
+template <typename T>
+void rms_norm_backward(int, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t) {
+  unavailable("cuda::rms_norm_backward");
+}
+template <typename T>
+void dropout_apply(int, const T*, T*, int64_t, double, uint64_t, uint64_t) {
+  unavailable("cuda::dropout_apply");
+}
+#define MIXLAB_NO_CUDA_NORMS(T)                                                                                \
+  template void layer_norm_forward<T>(int, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double); \
+  template void layer_norm_backward<T>(int, const T*, const T*, const T*, const T*, const T*, T*, T*, T*,      \
+                                       int64_t, int64_t);                                                      \
+  template void rms_norm_forward<T>(int, const T*, const T*, T*, T*, int64_t, int64_t, double);                 \
+  template void rms_norm_backward<T>(int, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t);    \
+  template void dropout_apply<T>(int, const T*, T*, int64_t, double, uint64_t, uint64_t);
+MIXLAB_NO_CUDA_NORMS(float)
+MIXLAB_NO_CUDA_NORMS(double)
+#undef MIXLAB_NO_CUDA_NORMS
+
 }  // namespace mixlab::cuda
 #endif

@@ -8,11 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__CUDACC__)
-#define MIXLAB_HOST_DEVICE __host__ __device__
-#else
-#define MIXLAB_HOST_DEVICE
-#endif
+#include "kernels/host_device.h"
 
 namespace mixlab::kernels {
 

@@ -7,11 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define MIXLAB_HOST_DEVICE __host__ __device__
-#else
-#define MIXLAB_HOST_DEVICE
-#endif
+#include "kernels/host_device.h"
 
 namespace mixlab::philox {
 

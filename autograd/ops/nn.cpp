@@ -13,7 +13,6 @@ namespace mixlab {
 
 using ops_detail::check_float_compatible;
 using ops_detail::check_indices;
-using ops_detail::require_cpu;
 using ops_detail::AxisView;
 using ops_detail::view_around;
 
@@ -30,7 +29,6 @@ void check_norm_param(const char* op, const char* name, const Tensor& p, const T
 // x of shape (..., C) with C > 0 -> rows R = numel / C; and a valid eps.
 void check_norm_input(const char* op, const Tensor& x, double eps) {
   check_float_compatible(op, {x});
-  require_cpu(op, x);
   MIXLAB_CHECK(x.ndim() >= 1 && x.size(-1) > 0, op, ": x ", x.describe(),
                " must have a non-empty last axis to normalise over");
   MIXLAB_CHECK(std::isfinite(eps) && eps >= 0, op, ": eps = ", eps, " must be finite and >= 0");
@@ -146,28 +144,40 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   check_norm_input(op, x, eps);
   check_norm_param(op, "weight", weight, x);
   check_norm_param(op, "bias", bias, x);
+  const bool cuda = on_cuda(op, x);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty(Shape{R}, x.dtype(), x.device());
   Tensor rstd = Tensor::empty(Shape{R}, x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    cpu::layer_norm_forward(x.data<scalar_t>(), weight.defined() ? weight.data<scalar_t>() : nullptr,
-                            bias.defined() ? bias.data<scalar_t>() : nullptr, out.data<scalar_t>(),
-                            mean.data<scalar_t>(), rstd.data<scalar_t>(), R, C, eps);
+    const scalar_t* w = weight.defined() ? weight.data<scalar_t>() : nullptr;
+    const scalar_t* b = bias.defined() ? bias.data<scalar_t>() : nullptr;
+    if (cuda)
+      cuda::layer_norm_forward(x.device().index, x.data<scalar_t>(), w, b, out.data<scalar_t>(), mean.data<scalar_t>(),
+                               rstd.data<scalar_t>(), R, C, eps);
+    else
+      cpu::layer_norm_forward(x.data<scalar_t>(), w, b, out.data<scalar_t>(), mean.data<scalar_t>(),
+                              rstd.data<scalar_t>(), R, C, eps);
   });
 
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad(), need_db = bias.requires_grad();
   record(op, out, {x, weight, bias},
-         [op, R, C, need_dx, need_dw, need_db, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(), mean,
-          rstd](const Tensor& g) {
+         [op, R, C, need_dx, need_dw, need_db, cuda, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(),
+          mean, rstd](const Tensor& g) {
            Tensor dx = need_dx ? Tensor::empty(xs.shape(), xs.dtype(), xs.device()) : Tensor();
            Tensor dw = need_dw ? Tensor::empty(Shape{C}, xs.dtype(), xs.device()) : Tensor();
            Tensor db = need_db ? Tensor::empty(Shape{C}, xs.dtype(), xs.device()) : Tensor();
            MIXLAB_DISPATCH_FLOAT(xs.dtype(), op, [&] {
-             cpu::layer_norm_backward(xs.data<scalar_t>(), w.defined() ? w.data<scalar_t>() : nullptr,
-                                      mean.data<scalar_t>(), rstd.data<scalar_t>(), g.data<scalar_t>(),
-                                      need_dx ? dx.data<scalar_t>() : nullptr, need_dw ? dw.data<scalar_t>() : nullptr,
-                                      need_db ? db.data<scalar_t>() : nullptr, R, C);
+             const scalar_t* wp = w.defined() ? w.data<scalar_t>() : nullptr;
+             scalar_t* dxp = need_dx ? dx.data<scalar_t>() : nullptr;
+             scalar_t* dwp = need_dw ? dw.data<scalar_t>() : nullptr;
+             scalar_t* dbp = need_db ? db.data<scalar_t>() : nullptr;
+             if (cuda)
+               cuda::layer_norm_backward(xs.device().index, xs.data<scalar_t>(), wp, mean.data<scalar_t>(),
+                                         rstd.data<scalar_t>(), g.data<scalar_t>(), dxp, dwp, dbp, R, C);
+             else
+               cpu::layer_norm_backward(xs.data<scalar_t>(), wp, mean.data<scalar_t>(), rstd.data<scalar_t>(),
+                                        g.data<scalar_t>(), dxp, dwp, dbp, R, C);
            });
            return std::vector<Tensor>{dx, dw, db};
          });
@@ -179,24 +189,35 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   constexpr const char* op = "rms_norm";
   check_norm_input(op, x, eps);
   check_norm_param(op, "weight", weight, x);
+  const bool cuda = on_cuda(op, x);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty(Shape{R}, x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    cpu::rms_norm_forward(x.data<scalar_t>(), weight.defined() ? weight.data<scalar_t>() : nullptr,
-                          out.data<scalar_t>(), rstd.data<scalar_t>(), R, C, eps);
+    const scalar_t* w = weight.defined() ? weight.data<scalar_t>() : nullptr;
+    if (cuda)
+      cuda::rms_norm_forward(x.device().index, x.data<scalar_t>(), w, out.data<scalar_t>(), rstd.data<scalar_t>(), R,
+                             C, eps);
+    else
+      cpu::rms_norm_forward(x.data<scalar_t>(), w, out.data<scalar_t>(), rstd.data<scalar_t>(), R, C, eps);
   });
 
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad();
   record(op, out, {x, weight},
-         [op, R, C, need_dx, need_dw, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(),
+         [op, R, C, need_dx, need_dw, cuda, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(),
           rstd](const Tensor& g) {
            Tensor dx = need_dx ? Tensor::empty(xs.shape(), xs.dtype(), xs.device()) : Tensor();
            Tensor dw = need_dw ? Tensor::empty(Shape{C}, xs.dtype(), xs.device()) : Tensor();
            MIXLAB_DISPATCH_FLOAT(xs.dtype(), op, [&] {
-             cpu::rms_norm_backward(xs.data<scalar_t>(), w.defined() ? w.data<scalar_t>() : nullptr,
-                                    rstd.data<scalar_t>(), g.data<scalar_t>(), need_dx ? dx.data<scalar_t>() : nullptr,
-                                    need_dw ? dw.data<scalar_t>() : nullptr, R, C);
+             const scalar_t* wp = w.defined() ? w.data<scalar_t>() : nullptr;
+             scalar_t* dxp = need_dx ? dx.data<scalar_t>() : nullptr;
+             scalar_t* dwp = need_dw ? dw.data<scalar_t>() : nullptr;
+             if (cuda)
+               cuda::rms_norm_backward(xs.device().index, xs.data<scalar_t>(), wp, rstd.data<scalar_t>(),
+                                       g.data<scalar_t>(), dxp, dwp, R, C);
+             else
+               cpu::rms_norm_backward(xs.data<scalar_t>(), wp, rstd.data<scalar_t>(), g.data<scalar_t>(), dxp, dwp, R,
+                                      C);
            });
            return std::vector<Tensor>{dx, dw};
          });
@@ -210,19 +231,24 @@ Tensor dropout(const Tensor& x, double p, Generator& gen, bool training) {
   check_float_compatible(op, {x});
   MIXLAB_CHECK(p >= 0 && p <= 1, op, ": p = ", p, " is outside [0, 1]");
   if (!training || p == 0) return x;
-  require_cpu(op, x);
+  const bool cuda = on_cuda(op, x);
   const int64_t n = x.numel();
   const uint64_t seed = gen.seed(), first = gen.take(static_cast<uint64_t>(n));
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    cpu::dropout_apply(x.data<scalar_t>(), out.data<scalar_t>(), n, p, seed, first);
-  });
-  // The backward recomputes the mask from (seed, first) rather than saving it.
-  record(op, out, {x}, [op, n, p, seed, first](const Tensor& g) {
-    Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
-    MIXLAB_DISPATCH_FLOAT(g.dtype(), op, [&] {
-      cpu::dropout_apply(g.data<scalar_t>(), dx.data<scalar_t>(), n, p, seed, first);
+  // The same Philox counters on both devices: the same elements are dropped.
+  auto apply = [cuda, n, p, seed, first](const Tensor& in, const Tensor& out) {
+    MIXLAB_DISPATCH_FLOAT(in.dtype(), "dropout", [&] {
+      if (cuda)
+        cuda::dropout_apply(in.device().index, in.data<scalar_t>(), out.data<scalar_t>(), n, p, seed, first);
+      else
+        cpu::dropout_apply(in.data<scalar_t>(), out.data<scalar_t>(), n, p, seed, first);
     });
+  };
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  apply(x, out);
+  // The backward recomputes the mask from (seed, first) rather than saving it.
+  record(op, out, {x}, [apply](const Tensor& g) {
+    Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    apply(g, dx);
     return std::vector<Tensor>{dx};
   });
   return out;

@@ -72,6 +72,22 @@ template <typename T>
 void cross_entropy_backward(int device, const T* logits, const int64_t* targets, const double* lse, double scale,
                             T* dlogits, int64_t N, int64_t V, int64_t ignore_index);
 
+// Layer norm, RMS norm (weight/bias/mean and any unwanted gradient may be
+// null) and dropout with the CPU's Philox counters, as kernels/cpu/nn_kernels.h.
+template <typename T>
+void layer_norm_forward(int device, const T* x, const T* weight, const T* bias, T* y, T* mean, T* rstd, int64_t R,
+                        int64_t C, double eps);
+template <typename T>
+void layer_norm_backward(int device, const T* x, const T* weight, const T* mean, const T* rstd, const T* g, T* dx,
+                         T* dweight, T* dbias, int64_t R, int64_t C);
+template <typename T>
+void rms_norm_forward(int device, const T* x, const T* weight, T* y, T* rstd, int64_t R, int64_t C, double eps);
+template <typename T>
+void rms_norm_backward(int device, const T* x, const T* weight, const T* rstd, const T* g, T* dx, T* dweight,
+                       int64_t R, int64_t C);
+template <typename T>
+void dropout_apply(int device, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t first);
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

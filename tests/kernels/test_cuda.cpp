@@ -204,6 +204,44 @@ TEST_CASE("cuda: softmax, log-softmax and cross-entropy, and their gradients, eq
   }
 }
 
+TEST_CASE("cuda: layer norm, RMS norm and dropout, and their gradients, equal the CPU's", "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
+  Generator gen(57);
+  for (DType dt : {DType::F32, DType::F64}) {
+    const double tol = dt == DType::F32 ? 2e-5 : 1e-12;
+    for (const Shape& shape : {Shape{1, 1}, Shape{5, 7}, Shape{2, 3, 1000}, Shape{1025, 64}})
+      for (bool affine : {false, true}) {
+        INFO(shape.str() << (affine ? " affine " : " plain ") << dtype_name(dt));
+        const int64_t C = shape[shape.ndim() - 1];
+        Tensor x = add(mul(Tensor::randn(shape, gen, dt), 3.0), 1.5), up = Tensor::randn(shape, gen, dt);
+        Tensor w = affine ? Tensor::randn({C}, gen, dt) : Tensor(), b = affine ? Tensor::randn({C}, gen, dt) : Tensor();
+        auto leaf = [](const Tensor& t, Device d) { return t.defined() ? t.to(d).requires_grad_(true) : Tensor(); };
+        for (bool rms : {false, true}) {
+          Tensor cx = leaf(x, Device::cpu()), cw = leaf(w, Device::cpu()), cb = leaf(b, Device::cpu());
+          Tensor gx = leaf(x, Device::cuda()), gw = leaf(w, Device::cuda()), gb = leaf(b, Device::cuda());
+          Tensor cy = rms ? rms_norm(cx, cw, 1e-5) : layer_norm(cx, cw, cb, 1e-5);
+          Tensor gy = rms ? rms_norm(gx, gw, 1e-5) : layer_norm(gx, gw, gb, 1e-5);
+          CHECK(relative_difference(gy, cy) <= tol);
+          cy.backward(up);
+          gy.backward(up.to(Device::cuda()));
+          CHECK(relative_difference(gx.grad(), cx.grad()) <= tol);
+          if (affine) CHECK(relative_difference(gw.grad(), cw.grad()) <= tol);
+          if (affine && !rms) CHECK(relative_difference(gb.grad(), cb.grad()) <= tol);
+        }
+      }
+    // Dropout: the same Philox counters drop the same elements on both devices.
+    Tensor x = Tensor::randn({3, 70001}, gen, dt);
+    Generator cpu_gen(7), gpu_gen(7);
+    Tensor cx = x.detach().requires_grad_(true), gx = x.to(Device::cuda()).requires_grad_(true);
+    Tensor cy = dropout(cx, 0.3, cpu_gen, true), gy = dropout(gx, 0.3, gpu_gen, true);
+    CHECK(relative_difference(gy, cy) == 0);
+    cy.backward(x);
+    gy.backward(x.to(Device::cuda()));
+    CHECK(relative_difference(gx.grad(), cx.grad()) == 0);
+  }
+}
+
 TEST_CASE("cuda: unverified kernel families refuse to run unless enabled, naming the flag", "[cuda][nocuda]") {
   // The gate is plain C++: it is tested with or without a device.
   ::unsetenv("MIXLAB_CUDA_UNVERIFIED");
