@@ -138,5 +138,33 @@ MIXLAB_NO_CUDA_NORMS(float)
 MIXLAB_NO_CUDA_NORMS(double)
 #undef MIXLAB_NO_CUDA_NORMS
 
+template <typename T>
+void permute_copy(int, const T*, T*, const PermuteIndex&) {
+  unavailable("cuda::permute_copy");
+}
+template <typename T>
+void copy_axis_range(int, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t, int64_t, int64_t) {
+  unavailable("cuda::copy_axis_range");
+}
+template <typename T>
+void index_select(int, const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t) {
+  unavailable("cuda::index_select");
+}
+template <typename T>
+void scatter_add(int, T*, const int64_t*, const T*, int64_t, int64_t, int64_t, int64_t) {
+  unavailable("cuda::scatter_add");
+}
+#define MIXLAB_NO_CUDA_MOVEMENT(T)                                                                            \
+  template void permute_copy<T>(int, const T*, T*, const PermuteIndex&);                                      \
+  template void copy_axis_range<T>(int, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t, int64_t,  \
+                                   int64_t);                                                                  \
+  template void index_select<T>(int, const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t);
+MIXLAB_NO_CUDA_MOVEMENT(float)
+MIXLAB_NO_CUDA_MOVEMENT(double)
+MIXLAB_NO_CUDA_MOVEMENT(int64_t)
+#undef MIXLAB_NO_CUDA_MOVEMENT
+template void scatter_add<float>(int, float*, const int64_t*, const float*, int64_t, int64_t, int64_t, int64_t);
+template void scatter_add<double>(int, double*, const int64_t*, const double*, int64_t, int64_t, int64_t, int64_t);
+
 }  // namespace mixlab::cuda
 #endif

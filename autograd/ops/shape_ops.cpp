@@ -10,12 +10,12 @@
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/shape_kernels.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
 using ops_detail::check_float_compatible;
 using ops_detail::check_indices;
-using ops_detail::require_cpu;
 
 namespace {
 
@@ -30,10 +30,30 @@ void dispatch_movable(DType dtype, F&& f) {
   throw Error("unknown dtype");
 }
 
-// A defined CPU tensor of any dtype (data-movement ops).
+// A defined tensor of any dtype (data-movement ops); on CUDA once the
+// movement kernels are verified (cuda_api.h).
 void check_movable(const char* op, const Tensor& x) {
   MIXLAB_CHECK(x.defined(), op, ": an input is undefined");
-  require_cpu(op, x);
+  if (x.device().is_cuda()) cuda::require_verified("movement", op);
+}
+
+// The kernels of `like`'s device: dst[o, dst_start + k, :] = src[o, src_start + k, :].
+template <typename T>
+void copy_axis_range_on(const Tensor& like, const T* src, int64_t src_len, int64_t src_start, T* dst, int64_t dst_len,
+                        int64_t dst_start, int64_t outer, int64_t count, int64_t inner) {
+  if (like.device().is_cuda())
+    cuda::copy_axis_range(like.device().index, src, src_len, src_start, dst, dst_len, dst_start, outer, count, inner);
+  else
+    cpu::copy_axis_range(src, src_len, src_start, dst, dst_len, dst_start, outer, count, inner);
+}
+
+template <typename T>
+void index_select_on(const Tensor& like, const T* x, const int64_t* idx, T* out, int64_t outer, int64_t len,
+                     int64_t n, int64_t inner) {
+  if (like.device().is_cuda())
+    cuda::index_select(like.device().index, x, idx, out, outer, len, n, inner);
+  else
+    cpu::index_select(x, idx, out, outer, len, n, inner);
 }
 
 // Like Shape::axis, but the message names the op.
@@ -58,9 +78,10 @@ void check_index_vector(const char* op, const Tensor& idx, const Tensor& x) {
 // `what()` names the indexed extent; it is only built when a check fails.
 template <typename What>
 void check_index_range(const char* op, const Tensor& idx, int64_t limit, What what) {
-  const int64_t bad = cpu::first_index_outside(idx.data<int64_t>(), idx.numel(), limit);
+  const Tensor host = idx.device().is_cuda() ? idx.to(Device::cpu()) : idx;  // checked before any kernel reads it
+  const int64_t bad = cpu::first_index_outside(host.data<int64_t>(), host.numel(), limit);
   if (bad < 0) return;
-  throw Error(detail::concat(op, ": index ", idx.to_indices()[bad], " at position ", bad, " is out of range [0, ",
+  throw Error(detail::concat(op, ": index ", host.to_indices()[bad], " at position ", bad, " is out of range [0, ",
                              limit, ") for ", what()));
 }
 
@@ -99,7 +120,14 @@ Tensor permute_impl(const char* op, const Tensor& x, std::vector<int> dims) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_movable(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    cpu::permute_copy(x.data<T>(), out.data<T>(), nd, out_shape.begin(), in_strides.data());
+    if (x.device().is_cuda()) {
+      cuda::PermuteIndex ix;
+      ix.ndim = nd;
+      for (int k = 0; k < nd; ++k) ix.out_shape[k] = out_shape[k], ix.in_strides[k] = in_strides[k];
+      cuda::permute_copy(x.device().index, x.data<T>(), out.data<T>(), ix);
+    } else {
+      cpu::permute_copy(x.data<T>(), out.data<T>(), nd, out_shape.begin(), in_strides.data());
+    }
   });
   record(op, out, {x}, [op, inverse](const Tensor& g) { return std::vector<Tensor>{permute_impl(op, g, inverse)}; });
   return out;
@@ -137,13 +165,13 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_movable(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    cpu::copy_axis_range(x.data<T>(), v.len, b, out.data<T>(), e - b, 0, v.outer, e - b, v.inner);
+    copy_axis_range_on(x, x.data<T>(), v.len, b, out.data<T>(), e - b, 0, v.outer, e - b, v.inner);
   });
   // g (..,e-b,..) -> zeros (..,L,..) with g written at [b, e).
   record("slice", out, {x}, [s, v, b, e](const Tensor& g) {
     Tensor gx = Tensor::zeros(s, g.dtype(), g.device());
     MIXLAB_DISPATCH_FLOAT(g.dtype(), "slice backward", [&] {
-      cpu::copy_axis_range(g.data<scalar_t>(), e - b, 0, gx.data<scalar_t>(), v.len, b, v.outer, e - b, v.inner);
+      copy_axis_range_on(g, g.data<scalar_t>(), e - b, 0, gx.data<scalar_t>(), v.len, b, v.outer, e - b, v.inner);
     });
     return std::vector<Tensor>{gx};
   });
@@ -177,7 +205,7 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
     using T = decltype(tag);
     for (size_t i = 0; i < xs.size(); ++i) {
       const int64_t n = xs[i].shape()[ax];
-      cpu::copy_axis_range(xs[i].data<T>(), n, 0, out.data<T>(), total, offsets[i], v.outer, n, v.inner);
+      copy_axis_range_on(out, xs[i].data<T>(), n, 0, out.data<T>(), total, offsets[i], v.outer, n, v.inner);
     }
   });
   // g (..,total,..) -> one slice per input.
@@ -200,8 +228,12 @@ namespace {
 void scatter_add_into(const Tensor& dst, int ax, const Tensor& idx, const Tensor& src) {
   const AxisView v = around(dst.shape(), ax);
   MIXLAB_DISPATCH_FLOAT(dst.dtype(), "scatter_add", [&] {
-    cpu::scatter_add(dst.data<scalar_t>(), idx.data<int64_t>(), src.data<scalar_t>(), v.outer, v.len, idx.numel(),
-                     v.inner);
+    if (dst.device().is_cuda())
+      cuda::scatter_add(dst.device().index, dst.data<scalar_t>(), idx.data<int64_t>(), src.data<scalar_t>(), v.outer,
+                        v.len, idx.numel(), v.inner);
+    else
+      cpu::scatter_add(dst.data<scalar_t>(), idx.data<int64_t>(), src.data<scalar_t>(), v.outer, v.len, idx.numel(),
+                       v.inner);
   });
 }
 
@@ -220,7 +252,7 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& idx) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_movable(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    cpu::index_select(x.data<T>(), idx.data<int64_t>(), out.data<T>(), v.outer, v.len, idx.numel(), v.inner);
+    index_select_on(x, x.data<T>(), idx.data<int64_t>(), out.data<T>(), v.outer, v.len, idx.numel(), v.inner);
   });
   // g (..,n,..) -> zeros (..,L,..) with g scattered back; repeated indices add up.
   record("index_select", out, {x, idx}, [s, ax, idx_saved = saved(idx)](const Tensor& g) {
@@ -234,7 +266,7 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& idx) {
 // x (..,L,..), idx (n) in [0,L), src (..,n,..) -> out (..,L,..) = x with src[..,j,..] added at [..,idx[j],..]
 Tensor scatter_add(const Tensor& x, int axis, const Tensor& idx, const Tensor& src) {
   check_float_compatible("scatter_add", {x, src});
-  require_cpu("scatter_add", x);
+  check_movable("scatter_add", x);
   check_index_vector("scatter_add", idx, x);
   const Shape& s = x.shape();
   const int ax = resolve_axis("scatter_add", s, axis);
@@ -257,7 +289,7 @@ Tensor scatter_add(const Tensor& x, int axis, const Tensor& idx, const Tensor& s
 // weight (V,D), ids i64 S in [0,V) -> out S+(D) with out[s,:] = weight[ids[s],:]
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
   check_float_compatible("embedding", {weight});
-  require_cpu("embedding", weight);
+  check_movable("embedding", weight);
   check_indices("embedding", ids, weight);
   MIXLAB_CHECK(weight.ndim() == 2, "embedding: weight must be 2-D (V, D), got ", weight.describe());
   MIXLAB_CHECK(ids.ndim() < kMaxDims, "embedding: ids ", ids.shape().str(), " has ", ids.ndim(),
@@ -268,7 +300,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   out_shape.push_back(D);
   Tensor out = Tensor::empty(out_shape, weight.dtype(), weight.device());
   MIXLAB_DISPATCH_FLOAT(weight.dtype(), "embedding", [&] {
-    cpu::index_select(weight.data<scalar_t>(), ids.data<int64_t>(), out.data<scalar_t>(), 1, V, n, D);
+    index_select_on(weight, weight.data<scalar_t>(), ids.data<int64_t>(), out.data<scalar_t>(), 1, V, n, D);
   });
   // g S+(D) -> zeros (V,D) with each row of g added at its id.
   record("embedding", out, {weight, ids}, [V, D, ids_saved = saved(ids)](const Tensor& g) {

@@ -88,6 +88,27 @@ void rms_norm_backward(int device, const T* x, const T* weight, const T* rstd, c
 template <typename T>
 void dropout_apply(int device, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t first);
 
+// Data movement, as kernels/cpu/shape_kernels.h (float, double, int64_t;
+// scatter_add float and double): out[k] = in[sum_d i_d * in_strides[d]] over
+// out_shape; axis-range copies; gather and deterministic scatter-add along
+// the middle axis of (outer, len, inner).
+struct PermuteIndex {
+  int ndim = 0;
+  int64_t out_shape[5] = {};
+  int64_t in_strides[5] = {};
+};
+template <typename T>
+void permute_copy(int device, const T* in, T* out, const PermuteIndex& ix);
+template <typename T>
+void copy_axis_range(int device, const T* src, int64_t src_len, int64_t src_start, T* dst, int64_t dst_len,
+                     int64_t dst_start, int64_t outer, int64_t count, int64_t inner);
+template <typename T>
+void index_select(int device, const T* x, const int64_t* idx, T* out, int64_t outer, int64_t len, int64_t n,
+                  int64_t inner);
+template <typename T>
+void scatter_add(int device, T* dst, const int64_t* idx, const T* src, int64_t outer, int64_t len, int64_t n,
+                 int64_t inner);
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

@@ -242,6 +242,50 @@ TEST_CASE("cuda: layer norm, RMS norm and dropout, and their gradients, equal th
   }
 }
 
+TEST_CASE("cuda: permute, slice, concat, gathers, scatter-adds and embeddings, with gradients, equal the CPU's",
+          "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
+  Generator gen(69);
+  const Device gpu = Device::cuda();
+  for (DType dt : {DType::F32, DType::F64}) {
+    INFO(dtype_name(dt));
+    Tensor x = Tensor::randn({2, 3, 5, 7, 4}, gen, dt), up;
+    auto both = [&](const std::function<Tensor(const Tensor&)>& f) {
+      Tensor cx = x.detach().requires_grad_(true), gx = x.to(gpu).requires_grad_(true);
+      Tensor cy = f(cx), gy = f(gx);
+      CHECK(relative_difference(gy, cy) == 0);
+      Tensor u = Tensor::randn(cy.shape(), gen, dt);
+      cy.backward(u);
+      gy.backward(u.to(gpu));
+      CHECK(relative_difference(gx.grad(), cx.grad()) <= (dt == DType::F32 ? 1e-6 : 1e-14));
+    };
+    both([](const Tensor& t) { return permute(t, {4, 2, 0, 3, 1}); });
+    both([](const Tensor& t) { return transpose(t, 1, 3); });
+    both([](const Tensor& t) { return slice(t, 2, 1, 4); });
+    both([](const Tensor& t) { return concat({t, slice(t, 3, 2, 7), t}, 3); });
+    const std::vector<int64_t> picks = {4, 0, 4, 2, 2, 1};  // repeats: the backward adds them up
+    both([&](const Tensor& t) { return index_select(t, 2, Tensor::from_indices(picks, {6}, t.device())); });
+    both([&](const Tensor& t) {
+      Tensor src = mul(index_select(t, 2, Tensor::from_indices(picks, {6}, t.device())), 2.0);
+      return scatter_add(t, 2, Tensor::from_indices(picks, {6}, t.device()), src);
+    });
+    // An embedding table read by ids with repeats, as the model's first layer.
+    Tensor table = Tensor::randn({50, 16}, gen, dt);
+    std::vector<int64_t> ids(3 * 33);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>((i * 17) % 50);
+    Tensor ct = table.detach().requires_grad_(true), gt = table.to(gpu).requires_grad_(true);
+    Tensor ce = embedding(ct, Tensor::from_indices(ids, {3, 33})), ge = embedding(gt, Tensor::from_indices(ids, {3, 33}, gpu));
+    CHECK(relative_difference(ge, ce) == 0);
+    Tensor u = Tensor::randn(ce.shape(), gen, dt);
+    ce.backward(u);
+    ge.backward(u.to(gpu));
+    CHECK(relative_difference(gt.grad(), ct.grad()) <= (dt == DType::F32 ? 1e-6 : 1e-14));
+    ids[5] = 50;  // out of range: refused before any kernel reads it
+    REQUIRE_THROWS_WITH(embedding(gt, Tensor::from_indices(ids, {3, 33}, gpu)), Catch::Contains("position 5"));
+  }
+}
+
 TEST_CASE("cuda: unverified kernel families refuse to run unless enabled, naming the flag", "[cuda][nocuda]") {
   // The gate is plain C++: it is tested with or without a device.
   ::unsetenv("MIXLAB_CUDA_UNVERIFIED");
