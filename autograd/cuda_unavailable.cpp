@@ -166,5 +166,27 @@ MIXLAB_NO_CUDA_MOVEMENT(int64_t)
 template void scatter_add<float>(int, float*, const int64_t*, const float*, int64_t, int64_t, int64_t, int64_t);
 template void scatter_add<double>(int, double*, const int64_t*, const double*, int64_t, int64_t, int64_t, int64_t);
 
+template <typename T>
+void cumsum(int, const T*, T*, int64_t, int64_t, int64_t, bool) {
+  unavailable("cuda::cumsum");
+}
+template <typename T>
+void causal_conv1d_forward(int, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, int64_t) {
+  unavailable("cuda::causal_conv1d_forward");
+}
+template <typename T>
+void causal_conv1d_backward(int, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t, int64_t) {
+  unavailable("cuda::causal_conv1d_backward");
+}
+#define MIXLAB_NO_CUDA_SCAN(T)                                                                                \
+  template void cumsum<T>(int, const T*, T*, int64_t, int64_t, int64_t, bool);                               \
+  template void causal_conv1d_forward<T>(int, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t,   \
+                                         int64_t);                                                           \
+  template void causal_conv1d_backward<T>(int, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t,   \
+                                          int64_t, int64_t);
+MIXLAB_NO_CUDA_SCAN(float)
+MIXLAB_NO_CUDA_SCAN(double)
+#undef MIXLAB_NO_CUDA_SCAN
+
 }  // namespace mixlab::cuda
 #endif

@@ -5,20 +5,30 @@
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/scan_kernels.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
 using ops_detail::check_float_compatible;
-using ops_detail::require_cpu;
 using ops_detail::AxisView;
 using ops_detail::view_around;
 
 namespace {
 
+// CUDA tensors run the device kernels once they are verified (cuda_api.h).
+bool on_cuda(const char* op, const Tensor& x) {
+  if (!x.device().is_cuda()) return false;
+  cuda::require_verified("scan", op);
+  return true;
+}
+
 Tensor run_cumsum(const Tensor& x, const AxisView& v, bool reverse) {
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), "cumsum", [&] {
-    cpu::cumsum(x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, reverse);
+    if (x.device().is_cuda())
+      cuda::cumsum(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, reverse);
+    else
+      cpu::cumsum(x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, reverse);
   });
   return out;
 }
@@ -29,7 +39,7 @@ Tensor run_cumsum(const Tensor& x, const AxisView& v, bool reverse) {
 // along `axis` (sum_{i>=k} when reverse).
 Tensor cumsum(const Tensor& x, int axis, bool reverse) {
   check_float_compatible("cumsum", {x});
-  require_cpu("cumsum", x);
+  on_cuda("cumsum", x);
   const AxisView v = view_around(x, "cumsum", axis);
   Tensor out = run_cumsum(x, v, reverse);
   // Input i reaches every output at or after it (before it when reverse), so the
@@ -43,7 +53,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   constexpr const char* op = "causal_conv1d";
   check_float_compatible(op, {x, weight});
   if (bias.defined()) check_float_compatible(op, {x, bias});
-  require_cpu(op, x);
+  const bool cuda = on_cuda(op, x);
   MIXLAB_CHECK(x.ndim() == 3, op, ": x ", x.shape().str(), " must be (B, T, C)");
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   MIXLAB_CHECK(weight.ndim() == 2 && weight.size(0) == C && weight.size(1) >= 1, op, ": weight ",
@@ -54,24 +64,32 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
 
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    cpu::causal_conv1d_forward(x.data<scalar_t>(), weight.data<scalar_t>(),
-                               bias.defined() ? bias.data<scalar_t>() : nullptr, out.data<scalar_t>(), B, T, C, K);
+    const scalar_t* b = bias.defined() ? bias.data<scalar_t>() : nullptr;
+    if (cuda)
+      cuda::causal_conv1d_forward(x.device().index, x.data<scalar_t>(), weight.data<scalar_t>(), b, out.data<scalar_t>(),
+                                  B, T, C, K);
+    else
+      cpu::causal_conv1d_forward(x.data<scalar_t>(), weight.data<scalar_t>(), b, out.data<scalar_t>(), B, T, C, K);
   });
 
   // Save only what the wanted gradients read: dx needs the weight, dweight needs x.
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad(), need_db = bias.requires_grad();
   record(op, out, {x, weight, bias},
-         [op, B, T, C, K, need_dx, need_dw, need_db, xs = need_dw ? saved(x) : Tensor(),
+         [op, B, T, C, K, need_dx, need_dw, need_db, cuda, xs = need_dw ? saved(x) : Tensor(),
           w = need_dx ? saved(weight) : Tensor()](const Tensor& g) {
            Tensor dx = need_dx ? Tensor::empty(g.shape(), g.dtype(), g.device()) : Tensor();
            Tensor dw = need_dw ? Tensor::empty(Shape{C, K}, g.dtype(), g.device()) : Tensor();
            Tensor db = need_db ? Tensor::empty(Shape{C}, g.dtype(), g.device()) : Tensor();
            MIXLAB_DISPATCH_FLOAT(g.dtype(), op, [&] {
-             cpu::causal_conv1d_backward(need_dw ? xs.data<scalar_t>() : nullptr,
-                                         need_dx ? w.data<scalar_t>() : nullptr, g.data<scalar_t>(),
-                                         need_dx ? dx.data<scalar_t>() : nullptr,
-                                         need_dw ? dw.data<scalar_t>() : nullptr,
-                                         need_db ? db.data<scalar_t>() : nullptr, B, T, C, K);
+             const scalar_t* xp = need_dw ? xs.data<scalar_t>() : nullptr;
+             const scalar_t* wp = need_dx ? w.data<scalar_t>() : nullptr;
+             scalar_t* dxp = need_dx ? dx.data<scalar_t>() : nullptr;
+             scalar_t* dwp = need_dw ? dw.data<scalar_t>() : nullptr;
+             scalar_t* dbp = need_db ? db.data<scalar_t>() : nullptr;
+             if (cuda)
+               cuda::causal_conv1d_backward(g.device().index, xp, wp, g.data<scalar_t>(), dxp, dwp, dbp, B, T, C, K);
+             else
+               cpu::causal_conv1d_backward(xp, wp, g.data<scalar_t>(), dxp, dwp, dbp, B, T, C, K);
            });
            return std::vector<Tensor>{dx, dw, db};
          });

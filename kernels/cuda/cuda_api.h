@@ -109,6 +109,19 @@ template <typename T>
 void scatter_add(int device, T* dst, const int64_t* idx, const T* src, int64_t outer, int64_t len, int64_t n,
                  int64_t inner);
 
+// Sequence-axis ops, as kernels/cpu/scan_kernels.h: the cumulative sum along
+// the middle axis of (outer, n, inner), and the causal depthwise conv1d over
+// (batch, time, channels) with weight (channels, taps); null pointers for
+// the bias and for unwanted gradients.
+template <typename T>
+void cumsum(int device, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool reverse);
+template <typename T>
+void causal_conv1d_forward(int device, const T* x, const T* weight, const T* bias, T* out, int64_t batch,
+                           int64_t time, int64_t channels, int64_t taps);
+template <typename T>
+void causal_conv1d_backward(int device, const T* x, const T* weight, const T* g, T* dx, T* dweight, T* dbias,
+                            int64_t batch, int64_t time, int64_t channels, int64_t taps);
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

@@ -85,7 +85,9 @@ TEST_CASE("cuda: cuBLAS matmul equals the CPU GEMM, all transposes and batching"
 TEST_CASE("cuda: ops without a CUDA kernel say so, mixed devices are rejected", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
   Tensor d = Tensor::ones({4}, DType::F32, Device::cuda());
-  REQUIRE_THROWS_WITH(cumsum(d, 0), Catch::Contains("cumsum") && Catch::Contains("CUDA"));
+  Tensor q = Tensor::ones({1, 1, 4, 8}, DType::F32, Device::cuda());
+  REQUIRE_THROWS_WITH(flash_attention(q, q, q, AttentionMaskSpec{}),
+                      Catch::Contains("flash_attention") && Catch::Contains("CUDA"));
   REQUIRE_THROWS_WITH(add(d, Tensor::ones({4})), Catch::Contains("device mismatch"));
 }
 
@@ -283,6 +285,45 @@ TEST_CASE("cuda: permute, slice, concat, gathers, scatter-adds and embeddings, w
     CHECK(relative_difference(gt.grad(), ct.grad()) <= (dt == DType::F32 ? 1e-6 : 1e-14));
     ids[5] = 50;  // out of range: refused before any kernel reads it
     REQUIRE_THROWS_WITH(embedding(gt, Tensor::from_indices(ids, {3, 33}, gpu)), Catch::Contains("position 5"));
+  }
+}
+
+TEST_CASE("cuda: cumsum and the causal depthwise conv1d, with gradients, equal the CPU's", "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
+  Generator gen(81);
+  const Device gpu = Device::cuda();
+  for (DType dt : {DType::F32, DType::F64}) {
+    const double tol = dt == DType::F32 ? 1e-5 : 1e-13;
+    for (const Shape& shape : {Shape{1}, Shape{3, 1025}, Shape{2, 9, 5}})
+      for (int axis = 0; axis < shape.ndim(); ++axis)
+        for (bool reverse : {false, true}) {
+          INFO(shape.str() << " axis " << axis << (reverse ? " reverse " : " ") << dtype_name(dt));
+          Tensor x = Tensor::randn(shape, gen, dt), up = Tensor::randn(shape, gen, dt);
+          Tensor cx = x.detach().requires_grad_(true), gx = x.to(gpu).requires_grad_(true);
+          Tensor cy = cumsum(cx, axis, reverse), gy = cumsum(gx, axis, reverse);
+          CHECK(relative_difference(gy, cy) <= tol);
+          cy.backward(up);
+          gy.backward(up.to(gpu));
+          CHECK(relative_difference(gx.grad(), cx.grad()) <= tol);
+        }
+    // Kernels wider than the sequence (K > T) and the usual K = 4.
+    for (const auto& [T, K] : {std::pair<int64_t, int64_t>{1, 3}, {5, 7}, {333, 4}}) {
+      INFO("T " << T << " K " << K << " " << dtype_name(dt));
+      const int64_t B = 2, C = 19;
+      Tensor x = Tensor::randn({B, T, C}, gen, dt), w = Tensor::randn({C, K}, gen, dt), b = Tensor::randn({C}, gen, dt);
+      Tensor up = Tensor::randn({B, T, C}, gen, dt);
+      auto leaf = [](const Tensor& t, Device d) { return t.to(d).requires_grad_(true); };
+      Tensor cx = leaf(x, Device::cpu()), cw = leaf(w, Device::cpu()), cb = leaf(b, Device::cpu());
+      Tensor gx = leaf(x, gpu), gw = leaf(w, gpu), gb = leaf(b, gpu);
+      Tensor cy = causal_conv1d(cx, cw, cb), gy = causal_conv1d(gx, gw, gb);
+      CHECK(relative_difference(gy, cy) <= tol);
+      cy.backward(up);
+      gy.backward(up.to(gpu));
+      CHECK(relative_difference(gx.grad(), cx.grad()) <= tol);
+      CHECK(relative_difference(gw.grad(), cw.grad()) <= tol);
+      CHECK(relative_difference(gb.grad(), cb.grad()) <= tol);
+    }
   }
 }
 
