@@ -49,7 +49,7 @@ tested=$(date +%s)
   echo "- nvcc: $(nvcc --version 2>/dev/null | tail -n 1 || echo unknown)"
   echo "- build: $((built - start)) s; [cuda] tests: $((tested - built)) s"
   echo "- result: $([ $status -eq 0 ] && echo PASSED || echo FAILED) — ${summary:-no summary line}"
-  echo "- families exercised: copies, gemm, elementwise, reduce, nn, movement, scan (tests/kernels/test_cuda.cpp)"
+  echo "- families exercised: copies, gemm, elementwise, reduce, nn, movement, scan, optim (tests/kernels/test_cuda.cpp)"
   echo
   echo '```'
   grep -E "failed|FAILED|passed|skipped" "$log" | tail -n 40

@@ -19,6 +19,13 @@ struct AdamWConfig {
 
 class AdamW {
  public:
+  // One parameter with its moments and whether it is decayed.
+  struct Slot {
+    std::string name;
+    Tensor param, m, v;
+    bool decay;
+  };
+
   AdamW(std::vector<std::pair<std::string, Tensor>> named_params, const AdamWConfig& cfg);
 
   // Updates every parameter that has a gradient, with learning rate `lr`.
@@ -32,11 +39,6 @@ class AdamW {
   void load_state(const std::vector<std::pair<std::string, Tensor>>& tensors, int64_t steps_taken);
 
  private:
-  struct Slot {
-    std::string name;
-    Tensor param, m, v;
-    bool decay;
-  };
   std::vector<Slot> slots_;
   AdamWConfig cfg_;
   int64_t step_ = 0;

@@ -122,6 +122,30 @@ template <typename T>
 void causal_conv1d_backward(int device, const T* x, const T* weight, const T* g, T* dx, T* dweight, T* dbias,
                             int64_t batch, int64_t time, int64_t channels, int64_t taps);
 
+// AdamW over every parameter in one launch, as kernels/cpu/optim_kernels.h
+// (PyTorch semantics): `tensors` is a device array of `count` entries, the
+// largest with `largest` elements. sum_of_squares returns the sum of x^2 in
+// double, deterministic; `partial` is device scratch of
+// sum_of_squares_scratch() doubles.
+template <typename T>
+struct AdamWTensor {
+  T* p;
+  const T* g;
+  T* m;
+  T* v;
+  int64_t n;
+  double weight_decay;
+};
+struct AdamWHyper {
+  double lr, beta1, beta2, eps;
+  double bias_correction1, bias_correction2;  // 1 - beta^t
+};
+template <typename T>
+void adamw_update_all(int device, const AdamWTensor<T>* tensors, int64_t count, int64_t largest, const AdamWHyper& h);
+template <typename T>
+double sum_of_squares(int device, const T* x, int64_t n, double* partial);
+int64_t sum_of_squares_scratch();
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

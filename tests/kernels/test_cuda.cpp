@@ -7,6 +7,7 @@
 
 #include "autograd/allocator.h"
 #include "autograd/ops.h"
+#include "train/adamw.h"
 #include "kernels/cuda/cuda_api.h"
 
 using namespace mixlab;
@@ -323,6 +324,48 @@ TEST_CASE("cuda: cumsum and the causal depthwise conv1d, with gradients, equal t
       CHECK(relative_difference(gx.grad(), cx.grad()) <= tol);
       CHECK(relative_difference(gw.grad(), cw.grad()) <= tol);
       CHECK(relative_difference(gb.grad(), cb.grad()) <= tol);
+    }
+  }
+}
+
+TEST_CASE("cuda: AdamW (one launch over all parameters) and gradient clipping equal the CPU's", "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  allow_unverified_kernels();
+  Generator gen(93);
+  for (DType dt : {DType::F32, DType::F64}) {
+    INFO(dtype_name(dt));
+    const double tol = dt == DType::F32 ? 1e-6 : 1e-14;
+    // A matrix (decayed), a bias (not decayed), an embedding (not decayed) and one without a gradient.
+    const std::vector<std::pair<std::string, Shape>> shapes = {
+        {"layer.weight", {33, 70}}, {"layer.bias", {33}}, {"embed.weight", {5000, 8}}, {"unused.weight", {3, 3}}};
+    std::vector<std::pair<std::string, Tensor>> cpu_params, gpu_params;
+    for (const auto& [name, shape] : shapes) {
+      Tensor p = Tensor::randn(shape, gen, dt);
+      cpu_params.emplace_back(name, p.detach().requires_grad_(true));
+      gpu_params.emplace_back(name, p.to(Device::cuda()).requires_grad_(true));
+    }
+    AdamWConfig cfg;
+    cfg.weight_decay = 0.1;
+    AdamW cpu_opt(cpu_params, cfg), gpu_opt(gpu_params, cfg);
+    for (int step = 0; step < 3; ++step) {
+      std::vector<Tensor> cpu_list, gpu_list;
+      for (size_t i = 0; i + 1 < shapes.size(); ++i) {  // the last parameter gets no gradient
+        Tensor g = mul(Tensor::randn(shapes[i].second, gen, dt), 10.0);
+        cpu_params[i].second.zero_grad();
+        gpu_params[i].second.zero_grad();
+        sum(mul(cpu_params[i].second, g)).backward();
+        sum(mul(gpu_params[i].second, g.to(Device::cuda()))).backward();
+      }
+      for (auto& [name, p] : cpu_params) cpu_list.push_back(p);
+      for (auto& [name, p] : gpu_params) gpu_list.push_back(p);
+      const double cpu_norm = clip_grad_norm(cpu_list, 5.0), gpu_norm = clip_grad_norm(gpu_list, 5.0);
+      CHECK(std::abs(gpu_norm - cpu_norm) <= tol * cpu_norm);
+      cpu_opt.step(1e-2);
+      gpu_opt.step(1e-2);
+    }
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      INFO(shapes[i].first);
+      CHECK(relative_difference(gpu_params[i].second, cpu_params[i].second) <= tol);
     }
   }
 }
