@@ -127,20 +127,27 @@ std::string quoted(const std::string& text) {
 const std::array<const char*, 12> kColours = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                                               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
 
+// How the x axis is drawn: linear, log 2 (widths), or log 10 in bytes with SI
+// prefixes (state sizes: "10 kB", "1 MB").
+enum class XAxis { Linear, Log2, Bytes };
+
 // Draws one panel per entry of `panels`, each with a line per curve.
-void draw(const std::vector<Panel>& panels, const std::string& title,
-          const std::string& xlabel, bool log_x, const std::string& png_path) {
+void draw(const std::vector<Panel>& panels, const std::string& title, const std::string& xlabel, XAxis x_axis,
+          const std::string& png_path) {
   MIXLAB_CHECK(gnuplot_available(), "plot: gnuplot is not installed (scripts/setup.sh installs it)");
   const std::string tmp = png_path + ".tmp.png";
   const size_t n = panels.size(), cols = std::min<size_t>(n, 4), rows = (n + cols - 1) / cols;
   {
     Gnuplot gp("gnuplot");
-    gp << "set terminal pngcairo size " << 560 * cols + 80 << "," << 380 * rows + 60 << " font 'Sans,10'\n"
+    // A lone panel gets the width its outside legend takes from it.
+    const size_t width = n == 1 ? 960 : 560 * cols + 80;
+    gp << "set terminal pngcairo size " << width << "," << 380 * rows + 60 << " font 'Sans,10'\n"
        << "set output '" << tmp << "'\nset termoption noenhanced\n"
        << "set multiplot layout " << rows << "," << cols << " title " << quoted(title) << "\n"
        << "set grid\nset key outside right top\nset yrange [0:1.02]\nset ylabel 'accuracy'\n"
        << "set xlabel " << quoted(xlabel) << "\n";
-    if (log_x) gp << "set logscale x 2\n";
+    if (x_axis == XAxis::Log2) gp << "set logscale x 2\n";
+    if (x_axis == XAxis::Bytes) gp << "set logscale x 10\nset format x '%.0s %cB'\n";
     // One colour and point type per line label in every panel, even where a
     // panel lacks some lines.
     std::map<std::string, int> style;
@@ -244,7 +251,7 @@ void plot_accuracy_vs_x(const std::vector<RunRecord>& runs, const FigureOptions&
        !o.title.empty() ? o.title
                         : std::string(o.best ? "best" : "final") + " test accuracy by " + o.x_key + ", one line per " +
                               o.line_key + " (best run per point)",
-       o.x_key, spans_octaves(runs, o.x_key), png_path);
+       o.x_key, spans_octaves(runs, o.x_key) ? XAxis::Log2 : XAxis::Linear, png_path);
 }
 
 void plot_accuracy_vs_state(const std::vector<RunRecord>& runs, const FigureOptions& o, const std::string& png_path) {
@@ -256,7 +263,7 @@ void plot_accuracy_vs_state(const std::vector<RunRecord>& runs, const FigureOpti
   }
   const std::vector<Panel> one = {panel};
   draw(one, !o.title.empty() ? o.title : std::string(o.best ? "best" : "final") + " test accuracy vs decode state bytes per sequence",
-       "state bytes (all layers, F32)", true, png_path);
+       "decode state (all layers, F32 bytes)", XAxis::Bytes, png_path);
 }
 
 }  // namespace mixlab
