@@ -4,7 +4,7 @@
 // kernels/elementwise_math.h's, the same the CPU loops use.
 #include <algorithm>
 
-#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::cuda {
@@ -15,11 +15,6 @@ using kernels::BinaryOp;
 using kernels::BroadcastIndex;
 using kernels::UnaryOp;
 using kernels::UnaryParams;
-
-constexpr int kThreads = 256;
-
-// Enough blocks to fill the device a few times over; the loops stride over the rest.
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
 
 int64_t numel(const BroadcastIndex& ix) {
   int64_t n = 1;
@@ -40,7 +35,7 @@ __device__ inline void broadcast_offsets(const BroadcastIndex& ix, int64_t i, in
 
 template <BinaryOp op, typename T>
 __global__ void binary_kernel(BroadcastIndex ix, int64_t n, const T* a, const T* b, T* out) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(i, n) {
     int64_t oa, ob;
     broadcast_offsets(ix, i, oa, ob);
     out[i] = kernels::binary_value<op>(a[oa], b[ob]);
@@ -49,7 +44,7 @@ __global__ void binary_kernel(BroadcastIndex ix, int64_t n, const T* a, const T*
 
 template <typename T>
 __global__ void broadcast_copy_kernel(BroadcastIndex ix, int64_t n, const T* a, T* out) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(i, n) {
     int64_t oa, ob;
     broadcast_offsets(ix, i, oa, ob);
     out[i] = a[oa];
@@ -58,29 +53,20 @@ __global__ void broadcast_copy_kernel(BroadcastIndex ix, int64_t n, const T* a, 
 
 template <typename T>
 __global__ void affine_kernel(const T* a, T* out, int64_t n, T s, T t) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  MIXLAB_GRID_STRIDE(i, n)
     out[i] = a[i] * s + t;
 }
 
 template <UnaryOp op, typename T>
 __global__ void unary_forward_kernel(const T* x, T* y, int64_t n, T p0, T p1) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  MIXLAB_GRID_STRIDE(i, n)
     y[i] = kernels::unary_value<op>(x[i], p0, p1);
 }
 
 template <UnaryOp op, typename T>
 __global__ void unary_backward_kernel(const T* x, const T* y, const T* gy, T* gx, int64_t n, T p0, T p1) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  MIXLAB_GRID_STRIDE(i, n)
     gx[i] = gy[i] * kernels::unary_derivative<op>(x[i], y[i], p0, p1);
-}
-
-// Launch errors (bad configuration, no kernel image for this GPU) surface
-// here, named with the op; faults inside a kernel surface at the next
-// synchronising call.
-void check_launch(const char* op) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
 }
 
 }  // namespace

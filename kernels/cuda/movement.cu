@@ -3,25 +3,12 @@
 // one axis of a tensor viewed as (outer, len, inner). The scatter-add adds
 // each destination's contributions in ascending source order, one thread per
 // (outer, inner) column, so it is deterministic (no atomics).
-#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
-
-void check_launch(const char* op) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
-}
-
-#define MIXLAB_GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
 template <typename T>
 __global__ void permute_kernel(const T* in, T* out, int64_t total, PermuteIndex ix) {
@@ -61,8 +48,6 @@ __global__ void scatter_add_kernel(T* dst, const int64_t* idx, const T* src, int
     for (int64_t j = 0; j < n; ++j) dst[(o * len + idx[j]) * inner + i] += src[(o * n + j) * inner + i];
   }
 }
-
-#undef MIXLAB_GRID_STRIDE
 
 }  // namespace
 

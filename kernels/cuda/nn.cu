@@ -6,23 +6,12 @@
 #include <cmath>
 #include <cub/block/block_reduce.cuh>
 
-#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
-int row_blocks(int64_t rows) { return static_cast<int>(std::min<int64_t>(rows, 65535)); }
-
-void check_launch(const char* op) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
-}
 
 struct MaxOp {
   template <typename T>
@@ -77,8 +66,7 @@ __global__ void softmax_rows_kernel(const T* x, T* y, int64_t rows, int64_t n, b
 template <typename T>
 __global__ void softmax_lines_kernel(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log_form) {
   const int64_t lines = outer * inner;
-  for (int64_t line = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; line < lines;
-       line += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(line, lines) {
     const int64_t base = (line / inner) * n * inner + line % inner;
     const T* xl = x + base;
     T* yl = y + base;
@@ -101,8 +89,7 @@ template <typename T>
 __global__ void softmax_backward_lines_kernel(const T* y, const T* g, T* dx, int64_t outer, int64_t n, int64_t inner,
                                               bool log_form) {
   const int64_t lines = outer * inner;
-  for (int64_t line = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; line < lines;
-       line += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(line, lines) {
     const int64_t base = (line / inner) * n * inner + line % inner;
     double s = 0;
     for (int64_t k = 0; k < n; ++k)
@@ -163,7 +150,7 @@ template <typename T>
 __global__ void cross_entropy_backward_kernel(const T* logits, const int64_t* targets, const double* lse, T scale,
                                               T* dlogits, int64_t N, int64_t V, int64_t ignore_index) {
   const int64_t total = N * V;
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total; k += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(k, total) {
     const int64_t i = k / V, v = k % V;
     if (targets[i] == ignore_index) {
       dlogits[k] = T(0);

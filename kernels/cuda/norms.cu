@@ -5,24 +5,13 @@
 // exactly the elements a CPU run drops.
 #include <cub/block/block_reduce.cuh>
 
-#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
 #include "kernels/philox.h"
 
 namespace mixlab::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
-int row_blocks(int64_t rows) { return static_cast<int>(std::min<int64_t>(rows, 65535)); }
-
-void check_launch(const char* op) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
-}
 
 // The block-wide sum of each thread's `value`, returned to every thread.
 __device__ double block_sum(double value) {
@@ -100,7 +89,7 @@ __global__ void norm_backward_input_kernel(const T* x, const T* weight, const T*
 template <typename T>
 __global__ void norm_param_grads_kernel(const T* x, const T* mean, const T* rstd, const T* g, T* dweight, T* dbias,
                                         int64_t R, int64_t C) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(c, C) {
     double acc_w = 0, acc_b = 0;
     for (int64_t r = 0; r < R; ++r) {
       const double gv = g[r * C + c];
@@ -115,7 +104,7 @@ __global__ void norm_param_grads_kernel(const T* x, const T* mean, const T* rstd
 
 template <typename T>
 __global__ void dropout_kernel(const T* in, T* out, int64_t n, double p, T scale, uint64_t seed, uint64_t first) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  MIXLAB_GRID_STRIDE(i, n)
     out[i] = philox::uniform(seed, first + i) >= p ? in[i] * scale : T(0);
 }
 

@@ -4,21 +4,14 @@
 // whose partial sums are added on the host in order (deterministic).
 #include <vector>
 
-#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kSquareBlocks = 1024;  // fixed, so the partial sums are always the same ones
-
-void check_launch(const char* op) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
-}
 
 template <typename T>
 __global__ void adamw_kernel(const AdamWTensor<T>* tensors, AdamWHyper h) {
@@ -27,7 +20,7 @@ __global__ void adamw_kernel(const AdamWTensor<T>* tensors, AdamWHyper h) {
   const T decay = static_cast<T>(1.0 - h.lr * t.weight_decay);
   const T step_size = static_cast<T>(h.lr / h.bias_correction1);
   const T inv_sqrt_bc2 = static_cast<T>(1.0 / sqrt(h.bias_correction2));
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < t.n; i += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(i, t.n) {
     const T gi = t.g[i];
     const T mi = b1 * t.m[i] + (T(1) - b1) * gi;
     const T vi = b2 * t.v[i] + (T(1) - b2) * gi * gi;
@@ -41,7 +34,7 @@ template <typename T>
 __global__ void square_partials_kernel(const T* x, int64_t n, double* partial) {
   __shared__ double lane[kThreads];
   double acc = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  MIXLAB_GRID_STRIDE(i, n)
     acc += static_cast<double>(x[i]) * x[i];
   lane[threadIdx.x] = acc;
   __syncthreads();

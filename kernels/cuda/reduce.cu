@@ -4,22 +4,12 @@
 // results are deterministic from run to run.
 #include <cub/block/block_reduce.cuh>
 
-#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
-
-void check_launch(const char* op) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
-}
 
 // inner == 1: one block per row, each thread a strided partial sum, then a
 // block-wide tree (cub) in a fixed order.
@@ -42,7 +32,7 @@ __global__ void sum_rows_kernel(const T* x, T* out, int64_t rows, int64_t n, T s
 template <typename T>
 __global__ void sum_columns_kernel(const T* x, T* out, int64_t outer, int64_t n, int64_t inner, T scale) {
   const int64_t total = outer * inner;
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total; k += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(k, total) {
     const int64_t o = k / inner, i = k % inner;
     const T* p = x + o * n * inner + i;
     T acc = T(0);
@@ -54,7 +44,7 @@ __global__ void sum_columns_kernel(const T* x, T* out, int64_t outer, int64_t n,
 template <typename T>
 __global__ void max_kernel(const T* x, T* out, int64_t* argmax, int64_t outer, int64_t n, int64_t inner) {
   const int64_t total = outer * inner;
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total; k += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(k, total) {
     const int64_t o = k / inner, i = k % inner;
     const T* p = x + o * n * inner + i;
     T best = p[0];
@@ -73,7 +63,7 @@ template <typename T>
 __global__ void max_backward_kernel(const T* g, const int64_t* argmax, T* gx, int64_t outer, int64_t n,
                                     int64_t inner) {
   const int64_t total = outer * inner;
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total; k += int64_t(gridDim.x) * blockDim.x) {
+  MIXLAB_GRID_STRIDE(k, total) {
     const int64_t o = k / inner, i = k % inner;
     gx[(o * n + argmax[k]) * inner + i] = g[k];
   }

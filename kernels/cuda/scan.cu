@@ -3,25 +3,12 @@
 // and the causal depthwise conv1d with its backward. The weight and bias
 // gradients sum over (batch, time) serially per (channel, tap), so they are
 // deterministic.
-#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
-
-void check_launch(const char* op) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(detail::concat("cuda::", op, ": kernel launch failed: ", cudaGetErrorString(err)));
-}
-
-#define MIXLAB_GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
 template <typename T>
 __global__ void cumsum_kernel(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool reverse) {
@@ -84,8 +71,6 @@ __global__ void conv_backward_params_kernel(const T* x, const T* g, T* dweight, 
       dweight[c * K + j] = static_cast<T>(acc);
   }
 }
-
-#undef MIXLAB_GRID_STRIDE
 
 }  // namespace
 
