@@ -85,7 +85,7 @@ int check_each(const std::string& config, const std::vector<std::string>& overri
 
 int train_command(const Args& args) {
   std::string config;
-  bool resume = false, help = false, check = false, check_lines = false;
+  bool resume = false, help = false, check = false, check_each_line = false;
   int64_t stop_at = std::numeric_limits<int64_t>::max();
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -94,7 +94,7 @@ int train_command(const Args& args) {
     else if (args[i] == "--check")
       check = true;
     else if (args[i] == "--check-each")
-      check_lines = true;
+      check_each_line = true;
     else if (args[i] == "--stop-at") {
       if (i + 1 == args.size()) throw UsageError("train: --stop-at needs a step count");
       stop_at = parse_stop_at(args[++i]);
@@ -121,7 +121,7 @@ int train_command(const Args& args) {
   if (config.empty() && overrides.empty())
     throw UsageError("train: no config given (usage: mixlab train CONFIG.ini [--section.key value ...] [--resume])");
 
-  if (check_lines) return check_each(config, overrides);
+  if (check_each_line) return check_each(config, overrides);
   Experiment ex;
   try {
     ex = Experiment::load(config, overrides);
