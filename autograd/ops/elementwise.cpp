@@ -61,18 +61,11 @@ const char* binary_name(cpu::BinaryOp op) {
   return "?";
 }
 
-// CUDA tensors run the device kernels once they are verified (cuda_api.h).
-bool on_cuda(const char* op, const Tensor& x) {
-  if (!x.device().is_cuda()) return false;
-  cuda::require_verified("elementwise", op);
-  return true;
-}
-
 // The forward of a broadcasting binary op, without recording.
 Tensor binary_forward(cpu::BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_name(op);
   check_float_compatible(name, {a, b});
-  const bool cuda = on_cuda(name, a);
+  const bool cuda = runs_on_cuda("elementwise", name, a);
   Shape out_shape = broadcast_shape(name, a.shape(), b.shape());
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   cpu::BroadcastIndex ix = make_index(out_shape, a.shape(), b.shape());
@@ -93,7 +86,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   MIXLAB_CHECK(broadcast_shape("expand", x.shape(), shape) == shape, "expand: ", x.shape().str(),
                " cannot be broadcast to ", shape.str());
   if (x.shape() == shape) return x;
-  const bool cuda = on_cuda("expand", x);
+  const bool cuda = runs_on_cuda("elementwise", "expand", x);
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   cpu::BroadcastIndex ix = make_index(shape, x.shape(), x.shape());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), "expand", [&] {
@@ -167,7 +160,7 @@ namespace {
 // out = x * s + t
 Tensor affine(const char* name, const Tensor& x, double s, double t) {
   check_float_compatible(name, {x});
-  const bool cuda = on_cuda(name, x);
+  const bool cuda = runs_on_cuda("elementwise", name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
     if (cuda)
@@ -190,7 +183,7 @@ namespace {
 // y = f(x); the backward kernel gets x and y, so both are saved.
 Tensor unary(const char* name, cpu::UnaryOp op, const Tensor& x, cpu::UnaryParams p = {}) {
   check_float_compatible(name, {x});
-  const bool cuda = on_cuda(name, x);
+  const bool cuda = runs_on_cuda("elementwise", name, x);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
     if (cuda)

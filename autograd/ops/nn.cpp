@@ -14,6 +14,7 @@ namespace mixlab {
 using ops_detail::check_float_compatible;
 using ops_detail::check_indices;
 using ops_detail::AxisView;
+using ops_detail::runs_on_cuda;
 using ops_detail::view_around;
 
 namespace {
@@ -34,18 +35,11 @@ void check_norm_input(const char* op, const Tensor& x, double eps) {
   MIXLAB_CHECK(std::isfinite(eps) && eps >= 0, op, ": eps = ", eps, " must be finite and >= 0");
 }
 
-// CUDA tensors run the device kernels once they are verified (cuda_api.h).
-bool on_cuda(const char* op, const Tensor& x) {
-  if (!x.device().is_cuda()) return false;
-  cuda::require_verified("nn", op);
-  return true;
-}
-
 // Forward and backward of softmax and log-softmax share everything but the
 // formula; the backward needs only the output.
 Tensor softmax_like(const char* op, const Tensor& x, int axis, bool log) {
   check_float_compatible(op, {x});
-  const bool cuda = on_cuda(op, x);
+  const bool cuda = runs_on_cuda("nn", op, x);
   const AxisView v = view_around(x, op, axis);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
@@ -82,7 +76,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   constexpr const char* op = "cross_entropy";
   check_float_compatible(op, {logits});
   check_indices(op, targets, logits);
-  const bool cuda = on_cuda(op, logits);
+  const bool cuda = runs_on_cuda("nn", op, logits);
   MIXLAB_CHECK(logits.ndim() == 2, op, ": logits ", logits.shape().str(), " must be (N, V)");
   MIXLAB_CHECK(targets.ndim() == 1 && targets.size(0) == logits.size(0), op, ": targets ", targets.shape().str(),
                " must have one entry per logits row ", logits.shape().str());
@@ -144,7 +138,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   check_norm_input(op, x, eps);
   check_norm_param(op, "weight", weight, x);
   check_norm_param(op, "bias", bias, x);
-  const bool cuda = on_cuda(op, x);
+  const bool cuda = runs_on_cuda("nn", op, x);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty(Shape{R}, x.dtype(), x.device());
@@ -189,7 +183,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   constexpr const char* op = "rms_norm";
   check_norm_input(op, x, eps);
   check_norm_param(op, "weight", weight, x);
-  const bool cuda = on_cuda(op, x);
+  const bool cuda = runs_on_cuda("nn", op, x);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty(Shape{R}, x.dtype(), x.device());
@@ -231,7 +225,7 @@ Tensor dropout(const Tensor& x, double p, Generator& gen, bool training) {
   check_float_compatible(op, {x});
   MIXLAB_CHECK(p >= 0 && p <= 1, op, ": p = ", p, " is outside [0, 1]");
   if (!training || p == 0) return x;
-  const bool cuda = on_cuda(op, x);
+  const bool cuda = runs_on_cuda("nn", op, x);
   const int64_t n = x.numel();
   const uint64_t seed = gen.seed(), first = gen.take(static_cast<uint64_t>(n));
   // The same Philox counters on both devices: the same elements are dropped.

@@ -4,6 +4,7 @@
 #include <initializer_list>
 
 #include "autograd/tensor.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::ops_detail {
 
@@ -33,6 +34,15 @@ inline void check_indices(const char* op, const Tensor& idx, const Tensor& like)
 inline void require_cpu(const char* op, const Tensor& t) {
   MIXLAB_CHECK(t.device().is_cpu(), op, ": no CUDA kernel yet for this op (input ", t.describe(),
                "); move the tensor to the CPU with .to(Device::cpu())");
+}
+
+// True for a CUDA tensor: the op then runs the CUDA kernel of `family`
+// ("elementwise", "nn", ...), which throws here, naming the op and the flag
+// that enables it, while the family is not verified on a GPU (cuda_api.h).
+inline bool runs_on_cuda(const char* family, const char* op, const Tensor& x) {
+  if (!x.device().is_cuda()) return false;
+  cuda::require_verified(family, op);
+  return true;
 }
 
 // x viewed as (outer, n, inner) around one axis.

@@ -13,13 +13,6 @@ using namespace ops_detail;
 
 namespace {
 
-// CUDA tensors run the device kernels once they are verified (cuda_api.h).
-bool on_cuda(const char* op, const Tensor& x) {
-  if (!x.device().is_cuda()) return false;
-  cuda::require_verified("reduce", op);
-  return true;
-}
-
 Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
   Shape out;
   for (int d = 0; d < s.ndim(); ++d) {
@@ -34,7 +27,7 @@ Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
 // x (..., n at axis, ...) -> (...) scaled by `scale` (1 for sum, 1/n for mean)
 Tensor sum_scaled(const char* name, const Tensor& x, int axis_in, bool keepdim, bool average) {
   check_float_compatible(name, {x});
-  const bool cuda = on_cuda(name, x);
+  const bool cuda = runs_on_cuda("reduce", name, x);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
   const int64_t outer = x.shape().prod(0, axis), inner = x.shape().prod(axis + 1, x.ndim());
@@ -70,7 +63,7 @@ namespace {
 // Maximum and its first index along `axis`.
 std::pair<Tensor, Tensor> max_with_index(const char* name, const Tensor& x, int axis_in, bool keepdim) {
   check_float_compatible(name, {x});
-  const bool cuda = on_cuda(name, x);
+  const bool cuda = runs_on_cuda("reduce", name, x);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
   MIXLAB_CHECK(n > 0, name, ": axis ", axis_in, " of ", x.shape().str(), " is empty");

@@ -11,16 +11,10 @@ namespace mixlab {
 
 using ops_detail::check_float_compatible;
 using ops_detail::AxisView;
+using ops_detail::runs_on_cuda;
 using ops_detail::view_around;
 
 namespace {
-
-// CUDA tensors run the device kernels once they are verified (cuda_api.h).
-bool on_cuda(const char* op, const Tensor& x) {
-  if (!x.device().is_cuda()) return false;
-  cuda::require_verified("scan", op);
-  return true;
-}
 
 Tensor run_cumsum(const Tensor& x, const AxisView& v, bool reverse) {
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -39,7 +33,7 @@ Tensor run_cumsum(const Tensor& x, const AxisView& v, bool reverse) {
 // along `axis` (sum_{i>=k} when reverse).
 Tensor cumsum(const Tensor& x, int axis, bool reverse) {
   check_float_compatible("cumsum", {x});
-  on_cuda("cumsum", x);
+  runs_on_cuda("scan", "cumsum", x);
   const AxisView v = view_around(x, "cumsum", axis);
   Tensor out = run_cumsum(x, v, reverse);
   // Input i reaches every output at or after it (before it when reverse), so the
@@ -53,7 +47,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   constexpr const char* op = "causal_conv1d";
   check_float_compatible(op, {x, weight});
   if (bias.defined()) check_float_compatible(op, {x, bias});
-  const bool cuda = on_cuda(op, x);
+  const bool cuda = runs_on_cuda("scan", op, x);
   MIXLAB_CHECK(x.ndim() == 3, op, ": x ", x.shape().str(), " must be (B, T, C)");
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   MIXLAB_CHECK(weight.ndim() == 2 && weight.size(0) == C && weight.size(1) >= 1, op, ": weight ",

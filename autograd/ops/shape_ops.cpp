@@ -34,7 +34,7 @@ void dispatch_movable(DType dtype, F&& f) {
 // movement kernels are verified (cuda_api.h).
 void check_movable(const char* op, const Tensor& x) {
   MIXLAB_CHECK(x.defined(), op, ": an input is undefined");
-  if (x.device().is_cuda()) cuda::require_verified("movement", op);
+  ops_detail::runs_on_cuda("movement", op, x);
 }
 
 // The kernels of `like`'s device: dst[o, dst_start + k, :] = src[o, src_start + k, :].
