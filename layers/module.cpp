@@ -141,6 +141,22 @@ void Module::train(bool on) {
   for (auto& [prefix, m] : named_modules(this)) m->training_ = on;
 }
 
+void Module::to(Device device) {
+  NoGradGuard no_grad;
+  std::vector<Tensor> targets = parameters();
+  for (const auto& [name, b] : named_buffers())
+    if (is_floating(b.dtype())) targets.push_back(b);
+  for (const Tensor& t : targets) {
+    if (t.device() == device) continue;
+    Tensor moved = t.detach().to(device);
+    TensorImpl& impl = *t.impl();
+    impl.storage = moved.impl()->storage;
+    impl.offset = moved.impl()->offset;
+    impl.device = device;
+    t.zero_grad();
+  }
+}
+
 void Module::to(DType dtype) {
   MIXLAB_CHECK(is_floating(dtype), "Module::to(", dtype_name(dtype), "): parameters must be float (allowed: f32, f64)");
   NoGradGuard no_grad;

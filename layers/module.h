@@ -62,6 +62,9 @@ class Module {
   // identity, so module members and any optimizer's parameter list see the
   // converted values. Gradients are dropped (they would have the old dtype).
   void to(DType dtype);
+  // Moves every parameter and float buffer to `device` in place, the same way
+  // (integer buffers are host bookkeeping and stay). Gradients are dropped.
+  void to(Device device);
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> child);

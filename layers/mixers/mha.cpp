@@ -81,7 +81,8 @@ class MultiHeadAttention : public SequenceMixer {
     if (fused_) {
       o = flash_attention(q, k, v, {.causal = true, .window = window_, .scale = scale(), .alibi_slopes = slopes_});
     } else {
-      Tensor scores = add(mul(matmul(q, query_heads(k), false, true), scale()), causal_mask(T, x.dtype()));
+      Tensor scores =
+          add(mul(matmul(q, query_heads(k), false, true), scale()), causal_mask(T, x.dtype(), x.device()));
       if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, T, T, 0, 0, x.dtype()));
       o = matmul(softmax(scores, -1), query_heads(v));
     }
@@ -191,14 +192,14 @@ class MultiHeadAttention : public SequenceMixer {
   Tensor rotate(const Tensor& x, int64_t first) const { return rope_ ? rope_->apply(x, first) : x; }
 
   // (T, T): 0 where query i may see key j (j <= i, and i - j < W with a
-  // window), -inf elsewhere. Cached per (T, dtype).
-  Tensor causal_mask(int64_t T, DType dtype) {
-    if (!mask_.defined() || mask_.size(0) != T || mask_.dtype() != dtype) {
+  // window), -inf elsewhere. Cached per (T, dtype, device).
+  Tensor causal_mask(int64_t T, DType dtype, Device device) {
+    if (!mask_.defined() || mask_.size(0) != T || mask_.dtype() != dtype || mask_.device() != device) {
       std::vector<double> m(T * T, 0.0);
       for (int64_t i = 0; i < T; ++i)
         for (int64_t j = 0; j < T; ++j)
           if (j > i || (window_ > 0 && i - j >= window_)) m[i * T + j] = -std::numeric_limits<double>::infinity();
-      mask_ = Tensor::from_vector(m, {T, T}, dtype);
+      mask_ = Tensor::from_vector(m, {T, T}, dtype, device);
     }
     return mask_;
   }
