@@ -107,6 +107,8 @@ Tensor LanguageModel::embed_tokens(const Tensor& ids, int64_t first_position) co
   return add(x, pos_embed->forward(Tensor::from_indices(pos, {T}, ids.device())));
 }
 
+Device LanguageModel::device() const { return embed->weight.device(); }
+
 Tensor LanguageModel::hidden_states(const Tensor& ids) {
   MIXLAB_CHECK(ids.ndim() == 2 && ids.dtype() == DType::I64, "LanguageModel: ids must be i64 (B, T), got ",
                ids.describe());

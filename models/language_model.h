@@ -44,6 +44,8 @@ class LanguageModel : public Module {
   Tensor head(const Tensor& h) const;
   // ids (B,T) -> logits (B,T,V)
   Tensor forward(const Tensor& ids) { return head(hidden_states(ids)); }
+  // Where the parameters live (Module::to(Device) moves them).
+  Device device() const;
 
   // Decoding: one state per layer.
   struct DecodeState {

@@ -16,8 +16,9 @@ ScoredOutput scored_forward(LanguageModel& model, const Batch& batch) {
     }
   const int64_t n = static_cast<int64_t>(positions.size());
   MIXLAB_CHECK(n > 0, "batch of segment ", batch.segment, " has no scored position");
-  Tensor h = model.hidden_states(batch.inputs).reshape({B * T, -1});
-  const Device dev = batch.inputs.device();
+  // Batches are generated on the host; they go to wherever the model lives.
+  const Device dev = model.device();
+  Tensor h = model.hidden_states(batch.inputs.to(dev)).reshape({B * T, -1});
   ScoredOutput out;
   out.logits = model.head(index_select(h, 0, Tensor::from_indices(positions, {n}, dev)));
   out.targets = Tensor::from_indices(values, {n}, dev);

@@ -1,6 +1,7 @@
 #include "train/train_config.h"
 
 #include "autograd/error.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
@@ -33,7 +34,9 @@ void TrainConfig::add_options(po::options_description& desc) {
        "stop early once test accuracy reaches this (0: never; Zoology: 0.99)")
       ("train.checkpoint_every", po::value<int64_t>()->default_value(d.checkpoint_every),
        "steps between checkpoints (0: at every eval)")
-      ("train.threads", po::value<int>()->default_value(d.threads), "CPU threads (0: all cores)");
+      ("train.threads", po::value<int>()->default_value(d.threads), "CPU threads (0: all cores)")
+      ("train.device", po::value<std::string>()->default_value("cpu"),
+       "cpu | cuda (the first GPU; its kernels are gated until verified, docs/cuda.md)");
 }
 
 TrainConfig TrainConfig::from_options(const po::variables_map& vm) {
@@ -62,6 +65,11 @@ TrainConfig TrainConfig::from_options(const po::variables_map& vm) {
   c.target_accuracy = option<double>(vm, "train.target_accuracy");
   c.checkpoint_every = option<int64_t>(vm, "train.checkpoint_every");
   c.threads = option<int>(vm, "train.threads");
+  const std::string device = option<std::string>(vm, "train.device");
+  MIXLAB_CHECK(device == "cpu" || device == "cuda", "train.device = '", device, "' is not allowed (allowed: cpu, cuda)");
+  MIXLAB_CHECK(device == "cpu" || cuda_available(), "train.device = cuda: no CUDA device is visible here",
+               cuda::built_with_cuda() ? "" : " (mixlab was built without CUDA)");
+  c.device = device == "cuda" ? Device::cuda() : Device::cpu();
   if (c.eval_batch_size == 0) c.eval_batch_size = c.batch_size;
 
   MIXLAB_CHECK(c.batch_size > 0, "train.batch_size = ", c.batch_size, " must be > 0");

@@ -2,6 +2,7 @@
 // The [train] section of an experiment config.
 #include <string>
 
+#include "autograd/device.h"
 #include "layers/options.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
@@ -27,6 +28,7 @@ struct TrainConfig {
   double target_accuracy = 0.99;  // stop once test accuracy reaches it; 0 = never
   int64_t checkpoint_every = 0;   // steps; 0 = at every eval
   int threads = 0;             // OpenMP/BLAS threads; 0 = all cores
+  Device device = Device::cpu();  // where the model trains (cuda: docs/cuda.md)
 
   static void add_options(po::options_description& desc);
   static TrainConfig from_options(const po::variables_map& vm);

@@ -115,6 +115,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   }
   cpu::set_compute_threads(tc.threads);
   std::unique_ptr<LanguageModel> model = ex.build_model();
+  model->to(tc.device);  // before the optimizer, whose moments live next to the parameters
   AdamW optimizer(model->named_parameters(), tc.adamw);
   const int64_t bpe = data.batches_per_epoch(tc.batch_size);
   const int64_t total = tc.total_steps(bpe);
@@ -140,7 +141,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   summary.run_dir = dir;
   summary.total_steps = total;
   summary.best_accuracy = progress.best_accuracy;
-  auto& allocator = CachingAllocator::for_device(Device::cpu());
+  auto& allocator = CachingAllocator::for_device(tc.device);
   const auto run_start = Clock::now();
   auto window_start = Clock::now();
   double window_tokens = 0, train_seconds = 0, trained_tokens = 0, last_accuracy = 0;

@@ -6,8 +6,11 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <filesystem>
+
 #include "train/experiment.h"
 #include "train/objective.h"
+#include "train/trainer.h"
 
 using namespace mixlab;
 
@@ -39,5 +42,23 @@ TEST_CASE("cuda: the quick MQAR model's forward and backward on a GPU equal the 
       ref += b[j] * b[j];
     }
     CHECK(std::sqrt(err / std::max(ref, 1e-300)) <= 1e-4);
+  }
+}
+
+TEST_CASE("cuda: the main job trains on a GPU to the CPU's accuracy (train.device = cuda)", "[cuda]") {
+  if (!cuda_available()) {
+    WARN("skipped: no CUDA device");
+    return;
+  }
+  ::setenv("MIXLAB_CUDA_UNVERIFIED", "1", 1);
+  const std::string out = (std::filesystem::temp_directory_path() / "mixlab_cuda_train").string();
+  std::filesystem::remove_all(out);
+  for (const std::string device : {"cpu", "cuda"}) {
+    INFO(device);
+    Experiment ex = Experiment::load(std::string(MIXLAB_SOURCE_DIR) + "/experiments/mqar/quick.ini",
+                                     {"--mha.kernel=plain", "--train.device=" + device, "--train.out_dir=" + out,
+                                      "--train.name=" + device, "--train.threads=2"});
+    const TrainSummary s = run_training(ex, {});
+    CHECK(s.final_accuracy >= 0.99);  // quick.ini's target, reached on the CPU in about 400 steps
   }
 }

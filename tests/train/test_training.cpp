@@ -126,6 +126,8 @@ TEST_CASE("training: bad configs are refused before a run directory exists", "[t
   refused({"--no.such_key=1"}, "no.such_key");
   refused({"--task.name=nope"}, "nope");
   refused({"--train.batch_size=abc"}, "train.batch_size");
+  refused({"--train.device=tpu"}, "train.device");
+  if (!cuda_available()) refused({"--train.device=cuda"}, "train.device = cuda: no CUDA device");
 }
 
 TEST_CASE("training: an existing run is neither overwritten nor resumed with another config", "[train][e2e][errors]") {
