@@ -68,9 +68,10 @@ int check_each(const std::string& config, const std::vector<std::string>& overri
     }
     try {
       const Experiment ex = Experiment::load(config, all, /*check_model=*/false);  // parses every key
-      if (!models_checked.contains(ex.model_settings())) {
+      const std::string model = ex.model_settings();
+      if (!models_checked.contains(model)) {
         ex.build_model();
-        models_checked.insert(ex.model_settings());
+        models_checked.insert(model);
       }
       std::printf("ok\n");
     } catch (const std::exception& e) {

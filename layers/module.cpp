@@ -1,5 +1,7 @@
 #include "layers/module.h"
 
+#include <functional>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -141,39 +143,32 @@ void Module::train(bool on) {
   for (auto& [prefix, m] : named_modules(this)) m->training_ = on;
 }
 
-void Module::to(Device device) {
+void Module::convert_state(const std::function<Tensor(const Tensor&)>& convert) {
   NoGradGuard no_grad;
   std::vector<Tensor> targets = parameters();
   for (const auto& [name, b] : named_buffers())
     if (is_floating(b.dtype())) targets.push_back(b);
   for (const Tensor& t : targets) {
-    if (t.device() == device) continue;
-    Tensor moved = t.detach().to(device);
+    Tensor converted = convert(t.detach());
+    if (converted.impl()->storage == t.impl()->storage) continue;  // already there
+    // Swap the storage under the shared TensorImpl: every handle to this
+    // tensor (module members, optimizer lists) sees the converted one.
     TensorImpl& impl = *t.impl();
-    impl.storage = moved.impl()->storage;
-    impl.offset = moved.impl()->offset;
-    impl.device = device;
+    impl.storage = converted.impl()->storage;
+    impl.offset = converted.impl()->offset;
+    impl.dtype = converted.dtype();
+    impl.device = converted.device();
     t.zero_grad();
   }
 }
 
+void Module::to(Device device) {
+  convert_state([device](const Tensor& t) { return t.to(device); });
+}
+
 void Module::to(DType dtype) {
   MIXLAB_CHECK(is_floating(dtype), "Module::to(", dtype_name(dtype), "): parameters must be float (allowed: f32, f64)");
-  NoGradGuard no_grad;
-  std::vector<Tensor> targets = parameters();
-  for (const auto& [name, b] : named_buffers())
-    if (is_floating(b.dtype())) targets.push_back(b);
-  for (const Tensor& t : targets) {
-    if (t.dtype() == dtype) continue;
-    Tensor converted = t.detach().to(dtype);
-    // Swap the storage under the shared TensorImpl: every handle to this
-    // tensor (module members, optimizer lists) sees the new dtype.
-    TensorImpl& impl = *t.impl();
-    impl.storage = converted.impl()->storage;
-    impl.offset = converted.impl()->offset;
-    impl.dtype = dtype;
-    t.zero_grad();
-  }
+  convert_state([dtype](const Tensor& t) { return t.to(dtype); });
 }
 
 void check_module_input(const std::string& module, const Tensor& x, int64_t last_dim, DType param_dtype) {

@@ -6,6 +6,7 @@
 // A module's forward is an ordinary member function of the derived class (its
 // signature varies: ids for Embedding, x for Linear), so the base declares none.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -67,6 +68,9 @@ class Module {
   void to(Device device);
 
  private:
+  // Replaces each parameter and float buffer by convert(it) in place (same
+  // handle, new storage); a conversion that returns its input changes nothing.
+  void convert_state(const std::function<Tensor(const Tensor&)>& convert);
   void add_child(const std::string& name, std::shared_ptr<Module> child);
   void check_new_name(const std::string& name) const;
   // Every module in the tree, pre-order, with its dotted prefix ("" for this
