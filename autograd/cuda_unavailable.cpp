@@ -202,5 +202,42 @@ template void adamw_update_all<double>(int, const AdamWTensor<double>*, int64_t,
 template double sum_of_squares<float>(int, const float*, int64_t, double*);
 template double sum_of_squares<double>(int, const double*, int64_t, double*);
 
+template <typename T>
+void flash_attention_forward(int, const FlashArgs&, const T*, const T*, const T*, T*, T*) {
+  unavailable("cuda::flash_attention_forward");
+}
+template <typename T>
+void flash_attention_backward(int, const FlashArgs&, const T*, const T*, const T*, const T*, const T*, const T*, T*,
+                              T*, T*, T*) {
+  unavailable("cuda::flash_attention_backward");
+}
+#define MIXLAB_NO_CUDA_FLASH(T)                                                                                 \
+  template void flash_attention_forward<T>(int, const FlashArgs&, const T*, const T*, const T*, T*, T*);        \
+  template void flash_attention_backward<T>(int, const FlashArgs&, const T*, const T*, const T*, const T*,      \
+                                            const T*, const T*, T*, T*, T*, T*);
+MIXLAB_NO_CUDA_FLASH(float)
+MIXLAB_NO_CUDA_FLASH(double)
+#undef MIXLAB_NO_CUDA_FLASH
+
+template <typename T>
+void gated_scan_forward(int, const GatedScanArgs&, const T*, const T*, const T*, const T*, const T*, const T*, T*, T*,
+                        T*) {
+  unavailable("cuda::gated_scan_forward");
+}
+int64_t gated_scan_backward_scratch(const GatedScanArgs&) { unavailable("cuda::gated_scan_backward_scratch"); }
+template <typename T>
+void gated_scan_backward(int, const GatedScanArgs&, const T*, const T*, const T*, const T*, const T*, const T*,
+                         const T*, T*, T*, T*, T*, T*, T*, T*) {
+  unavailable("cuda::gated_scan_backward");
+}
+#define MIXLAB_NO_CUDA_GATED_SCAN(T)                                                                            \
+  template void gated_scan_forward<T>(int, const GatedScanArgs&, const T*, const T*, const T*, const T*,       \
+                                      const T*, const T*, T*, T*, T*);                                         \
+  template void gated_scan_backward<T>(int, const GatedScanArgs&, const T*, const T*, const T*, const T*,      \
+                                       const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, T*);
+MIXLAB_NO_CUDA_GATED_SCAN(float)
+MIXLAB_NO_CUDA_GATED_SCAN(double)
+#undef MIXLAB_NO_CUDA_GATED_SCAN
+
 }  // namespace mixlab::cuda
 #endif

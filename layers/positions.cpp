@@ -27,7 +27,7 @@ std::vector<double> Rope::frequencies(int64_t d) const {
 
 double Rope::magnitude() const { return scaling == Scaling::Yarn ? 0.1 * std::log(factor) + 1.0 : 1.0; }
 
-std::pair<Tensor, Tensor> Rope::tables(int64_t T, int64_t d, int64_t first, DType dtype) const {
+std::pair<Tensor, Tensor> Rope::tables(int64_t T, int64_t d, int64_t first, DType dtype, Device device) const {
   MIXLAB_CHECK(d % 2 == 0 && d >= 2, "RoPE needs an even head dimension, got ", d);
   const std::vector<double> theta = frequencies(d);
   const double m = magnitude();
@@ -38,12 +38,12 @@ std::pair<Tensor, Tensor> Rope::tables(int64_t T, int64_t d, int64_t first, DTyp
       c[t * d + i] = c[t * d + i + d / 2] = m * std::cos(angle);
       s[t * d + i] = s[t * d + i + d / 2] = m * std::sin(angle);
     }
-  return {Tensor::from_vector(c, {T, d}, dtype), Tensor::from_vector(s, {T, d}, dtype)};
+  return {Tensor::from_vector(c, {T, d}, dtype, device), Tensor::from_vector(s, {T, d}, dtype, device)};
 }
 
 Tensor Rope::apply(const Tensor& x, int64_t first) const {
   const int64_t T = x.size(-2), d = x.size(-1);
-  auto [cos, sin] = tables(T, d, first, x.dtype());
+  auto [cos, sin] = tables(T, d, first, x.dtype(), x.device());
   // rotate_half(x) = (−x2, x1) for x = (x1, x2)
   Tensor rotated = concat({neg(slice(x, -1, d / 2, d)), slice(x, -1, 0, d / 2)}, -1);
   return add(mul(x, cos), mul(rotated, sin));
@@ -65,14 +65,14 @@ std::vector<double> alibi_slopes(int64_t n) {
 }
 
 Tensor alibi_bias(const std::vector<double>& slopes, int64_t Tq, int64_t Tk, int64_t first_query, int64_t first_key,
-                  DType dtype) {
+                  DType dtype, Device device) {
   const int64_t H = static_cast<int64_t>(slopes.size());
   std::vector<double> b(H * Tq * Tk);
   for (int64_t h = 0; h < H; ++h)
     for (int64_t i = 0; i < Tq; ++i)
       for (int64_t j = 0; j < Tk; ++j)
         b[(h * Tq + i) * Tk + j] = -slopes[h] * static_cast<double>((first_query + i) - (first_key + j));
-  return Tensor::from_vector(b, {H, Tq, Tk}, dtype);
+  return Tensor::from_vector(b, {H, Tq, Tk}, dtype, device);
 }
 
 }  // namespace mixlab

@@ -35,7 +35,8 @@ struct Rope {
   // The factor on q and k (mscale under yarn, else 1).
   double magnitude() const;
   // cos and sin tables (T, d) for positions first .. first+T-1, times magnitude().
-  std::pair<Tensor, Tensor> tables(int64_t T, int64_t head_dim, int64_t first, DType dtype) const;
+  std::pair<Tensor, Tensor> tables(int64_t T, int64_t head_dim, int64_t first, DType dtype,
+                                   Device device = Device::cpu()) const;
   // x (..., T, d) rotated: x·cos + rotate_half(x)·sin, differentiable.
   Tensor apply(const Tensor& x, int64_t first) const;
 };
@@ -48,6 +49,6 @@ std::vector<double> alibi_slopes(int64_t n_heads);
 // (H, Tq, Tk) additive bias −m_h·(i − j) for query positions
 // first_query.. and key positions first_key.. (only j ≤ i is ever attended).
 Tensor alibi_bias(const std::vector<double>& slopes, int64_t Tq, int64_t Tk, int64_t first_query, int64_t first_key,
-                  DType dtype);
+                  DType dtype, Device device = Device::cpu());
 
 }  // namespace mixlab

@@ -18,7 +18,6 @@ namespace {
 void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMaskSpec& mask,
                             int64_t n_keys) {
   check_float_compatible("flash_attention", {q, k, v});
-  require_cpu("flash_attention", q);
   MIXLAB_CHECK(q.ndim() == 4 && k.ndim() == 4 && v.ndim() == 4 && k.shape() == v.shape() && q.size(0) == k.size(0) &&
                    q.size(3) == k.size(3) && k.size(1) > 0 && q.size(1) % k.size(1) == 0,
                "flash_attention: q ", q.shape().str(), " must be (B,H,Tq,d) and k, v ", k.shape().str(), " and ",
@@ -26,6 +25,8 @@ void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, c
   // Tiles hold head-dim rows; MLA's absorbed decoding attends over its
   // latent rows (kv_lora_rank + qk_rope_dim, e.g. 576 in DeepSeek-V2).
   MIXLAB_CHECK(q.size(3) <= 1024, "flash_attention: head dim ", q.size(3), " exceeds 1024");
+  MIXLAB_CHECK(q.device().is_cpu() || q.size(3) <= cuda::kFlashMaxHeadDim, "flash_attention: head dim ", q.size(3),
+               " exceeds the CUDA kernel's ", cuda::kFlashMaxHeadDim, " (run on the CPU)");
   MIXLAB_CHECK(mask.alibi_slopes.empty() || static_cast<int64_t>(mask.alibi_slopes.size()) == q.size(1),
                "flash_attention: ", mask.alibi_slopes.size(), " ALiBi slopes for ", q.size(1), " heads");
   MIXLAB_CHECK(!mask.causal || q.size(2) <= n_keys, "flash_attention: causal with more queries (", q.size(2),
@@ -48,16 +49,60 @@ struct Attended {
   Tensor out, lse;  // (B,H,Tq,d), (B,H,Tq)
 };
 
+// The CUDA kernels' arguments; the ALiBi slopes travel to the device in `slopes`.
+cuda::FlashArgs cuda_args(const cpu::FlashAttentionShape& s, const cpu::FlashAttentionMask& m, Tensor& slopes,
+                          Device device) {
+  if (!m.alibi_slopes.empty())
+    slopes = Tensor::from_vector(m.alibi_slopes, {s.H}, DType::F64, device);
+  return {s.B,      s.H,      s.Hkv,   s.Tq, s.Tk, s.d, s.key_rows(), m.causal, m.window, m.scale,
+          slopes.defined() ? slopes.data<double>() : nullptr};
+}
+
 Attended attend(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Tensor& q,
                 const Tensor& k, const Tensor& v) {
   Attended a{Tensor::empty(q.shape(), q.dtype(), q.device()),
              Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device())};
-  MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
-    cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
-                                 a.out.data<scalar_t>(), a.lse.data<scalar_t>());
-  });
+  if (runs_on_cuda("attention", "flash_attention", q)) {
+    Tensor slopes;
+    const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
+    MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
+      cuda::flash_attention_forward(q.device().index, args, q.data<scalar_t>(), k.data<scalar_t>(),
+                                    v.data<scalar_t>(), a.out.data<scalar_t>(), a.lse.data<scalar_t>());
+    });
+  } else {
+    MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
+      cpu::flash_attention_forward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
+                                   a.out.data<scalar_t>(), a.lse.data<scalar_t>());
+    });
+  }
   count_flops(shape, m);
   return a;
+}
+
+// dq, dk, dv of one fused attention call.
+std::vector<Tensor> attend_backward(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m,
+                                    const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                                    const Tensor& lse, const Tensor& g) {
+  Tensor dq = Tensor::empty(q.shape(), q.dtype(), q.device());
+  Tensor dk = Tensor::empty(k.shape(), k.dtype(), k.device());
+  Tensor dv = Tensor::empty(v.shape(), v.dtype(), v.device());
+  if (runs_on_cuda("attention", "flash_attention backward", q)) {
+    Tensor slopes, row_dot = Tensor::empty(lse.shape(), lse.dtype(), lse.device());
+    const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
+    MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
+      cuda::flash_attention_backward(q.device().index, args, q.data<scalar_t>(), k.data<scalar_t>(),
+                                     v.data<scalar_t>(), out.data<scalar_t>(), lse.data<scalar_t>(),
+                                     g.data<scalar_t>(), dq.data<scalar_t>(), dk.data<scalar_t>(),
+                                     dv.data<scalar_t>(), row_dot.data<scalar_t>());
+    });
+  } else {
+    MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
+      cpu::flash_attention_backward(shape, m, q.data<scalar_t>(), k.data<scalar_t>(), v.data<scalar_t>(),
+                                    out.data<scalar_t>(), lse.data<scalar_t>(), g.data<scalar_t>(),
+                                    dq.data<scalar_t>(), dk.data<scalar_t>(), dv.data<scalar_t>());
+    });
+  }
+  return {dq, dk, dv};
 }
 
 }  // namespace
@@ -73,17 +118,8 @@ Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
   auto [out, lse] = attend(shape, m, q, k, v);
   if (needs_grad({q, k, v})) {
     Tensor sq = saved(q), sk = saved(k), sv = saved(v), so = saved(out);
-    record("flash_attention", out, {q, k, v}, [=](const Tensor& g) {
-      Tensor dq = Tensor::empty(sq.shape(), sq.dtype(), sq.device());
-      Tensor dk = Tensor::empty(sk.shape(), sk.dtype(), sk.device());
-      Tensor dv = Tensor::empty(sv.shape(), sv.dtype(), sv.device());
-      MIXLAB_DISPATCH_FLOAT(sq.dtype(), "flash_attention", [&] {
-        cpu::flash_attention_backward(shape, m, sq.data<scalar_t>(), sk.data<scalar_t>(), sv.data<scalar_t>(),
-                                      so.data<scalar_t>(), lse.data<scalar_t>(), g.data<scalar_t>(),
-                                      dq.data<scalar_t>(), dk.data<scalar_t>(), dv.data<scalar_t>());
-      });
-      return std::vector<Tensor>{dq, dk, dv};
-    });
+    record("flash_attention", out, {q, k, v},
+           [=](const Tensor& g) { return attend_backward(shape, m, sq, sk, sv, so, lse, g); });
   }
   return out;
 }

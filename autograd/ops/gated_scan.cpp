@@ -37,7 +37,6 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   check_float_compatible(kOp, {q, k, v});
   for (const Tensor* t : {&log_decay, &u, &initial_state})
     if (t->defined()) check_float_compatible(kOp, {q, *t});
-  require_cpu(kOp, q);
   MIXLAB_CHECK(q.ndim() == 4 && k.shape() == q.shape() && v.ndim() == 4 && v.size(0) == q.size(0) &&
                    v.size(2) == q.size(2) && q.size(1) > 0 && v.size(1) % q.size(1) == 0,
                kOp, ": q ", q.shape().str(), ", k ", k.shape().str(), " must be (B,Hq,T,dk) and v ", v.shape().str(),
@@ -52,7 +51,10 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
                  kOp, ": log_decay ", log_decay.shape().str(), " must be (B,H,T,dk) or (B,H,T,1) with B = ", B,
                  ", H = ", H, ", T = ", T, ", dk = ", dk);
     width = log_decay.size(3);
-    MIXLAB_DISPATCH_FLOAT(log_decay.dtype(), kOp, [&] { check_log_decay_values<scalar_t>(log_decay); });
+    // On a GPU the values are checked from a host copy: an invalid decay must
+    // fail here with its position, not as NaN steps later.
+    const Tensor host_decay = log_decay.device().is_cpu() ? log_decay : log_decay.detach().to(Device::cpu());
+    MIXLAB_DISPATCH_FLOAT(log_decay.dtype(), kOp, [&] { check_log_decay_values<scalar_t>(host_decay); });
   }
   MIXLAB_CHECK(opts.bonus == u.defined(), kOp, ": u must be given iff bonus is on (bonus ",
                opts.bonus ? "on" : "off", ", u ", u.defined() ? u.shape().str() : std::string("undefined"), ")");
@@ -68,10 +70,16 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   Tensor states = grad ? Tensor::empty({B, H, cpu::gated_scan_chunks(shape, config), dk, dv}, q.dtype(), q.device())
                        : Tensor();
   Tensor last = final_state ? Tensor::empty({B, H, dk, dv}, q.dtype(), q.device()) : Tensor();
+  const bool on_cuda = runs_on_cuda("gated_scan", kOp, q);
+  const cuda::GatedScanArgs args{B, H, Hq, T, dk, dv, width, opts.chunk, opts.bonus, opts.scale};
   MIXLAB_DISPATCH_FLOAT(q.dtype(), kOp, [&] {
     auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-    cpu::gated_scan_forward(shape, config, ptr(q), ptr(k), ptr(v), ptr(log_decay), ptr(u), ptr(initial_state),
-                            ptr(out), ptr(last), ptr(states));
+    if (on_cuda)
+      cuda::gated_scan_forward(q.device().index, args, ptr(q), ptr(k), ptr(v), ptr(log_decay), ptr(u),
+                               ptr(initial_state), ptr(out), ptr(last), ptr(states));
+    else
+      cpu::gated_scan_forward(shape, config, ptr(q), ptr(k), ptr(v), ptr(log_decay), ptr(u), ptr(initial_state),
+                              ptr(out), ptr(last), ptr(states));
   });
   if (final_state) *final_state = last;
   if (!grad) return out;
@@ -88,8 +96,15 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
            Tensor ds0 = want_ds0 ? like({shape.B, shape.H, shape.dk, shape.dv}) : Tensor();
            MIXLAB_DISPATCH_FLOAT(g.dtype(), kOp, [&] {
              auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-             cpu::gated_scan_backward(shape, config, ptr(sq), ptr(sk), ptr(sv), ptr(sg), ptr(su), ptr(states),
-                                      g.data<scalar_t>(), ptr(dq), ptr(dk), ptr(dv), ptr(dg), ptr(du), ptr(ds0));
+             if (on_cuda) {
+               Tensor scratch = like({cuda::gated_scan_backward_scratch(args)});
+               cuda::gated_scan_backward(g.device().index, args, ptr(sq), ptr(sk), ptr(sv), ptr(sg), ptr(su),
+                                         ptr(states), g.data<scalar_t>(), ptr(dq), ptr(dk), ptr(dv), ptr(dg), ptr(du),
+                                         ptr(ds0), ptr(scratch));
+             } else {
+               cpu::gated_scan_backward(shape, config, ptr(sq), ptr(sk), ptr(sv), ptr(sg), ptr(su), ptr(states),
+                                        g.data<scalar_t>(), ptr(dq), ptr(dk), ptr(dv), ptr(dg), ptr(du), ptr(ds0));
+             }
            });
            return std::vector<Tensor>{want_dq ? dq : Tensor(), want_dk ? dk : Tensor(), want_dv ? dv : Tensor(), dg,
                                       du, ds0};

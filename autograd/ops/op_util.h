@@ -30,12 +30,6 @@ inline void check_indices(const char* op, const Tensor& idx, const Tensor& like)
                like.describe());
 }
 
-// Ops without a CUDA kernel yet say so instead of reading device memory.
-inline void require_cpu(const char* op, const Tensor& t) {
-  MIXLAB_CHECK(t.device().is_cpu(), op, ": no CUDA kernel yet for this op (input ", t.describe(),
-               "); move the tensor to the CPU with .to(Device::cpu())");
-}
-
 // True for a CUDA tensor: the op then runs the CUDA kernel of `family`
 // ("elementwise", "nn", ...), which throws here, naming the op and the flag
 // that enables it, while the family is not verified on a GPU (cuda_api.h).

@@ -146,6 +146,48 @@ template <typename T>
 double sum_of_squares(int device, const T* x, int64_t n, double* partial);
 int64_t sum_of_squares_scratch();
 
+// Fused attention, as kernels/cpu/flash_attention.h (same layout, mask and
+// bias rules): q (B,H,Tq,d), k and v (B,Hkv,kv_rows,d) of which the first Tk
+// rows are read, o (B,H,Tq,d), lse (B,H,Tq). `slopes` is a device array of H
+// ALiBi slopes or null. The backward overwrites dq, dk, dv (k, v with
+// kv_rows = Tk) and uses `row_dot` (B*H*Tq elements) as scratch; it is
+// deterministic (no atomics).
+struct FlashArgs {
+  int64_t B, H, Hkv, Tq, Tk, d, kv_rows;
+  bool causal;
+  int64_t window;  // 0: none
+  double scale;
+  const double* slopes;
+};
+constexpr int64_t kFlashMaxHeadDim = 128;
+template <typename T>
+void flash_attention_forward(int device, const FlashArgs& a, const T* q, const T* k, const T* v, T* o, T* lse);
+template <typename T>
+void flash_attention_backward(int device, const FlashArgs& a, const T* q, const T* k, const T* v, const T* o,
+                              const T* lse, const T* dout, T* dq, T* dk, T* dv, T* row_dot);
+
+// The gated linear recurrence, as kernels/cpu/gated_scan.h (same layout and
+// math), in its recurrent form (one block per (batch, head)). The forward
+// saves the state entering every `chunk` tokens in chunk_states (B, H,
+// ceil(T/chunk), dk, dv) when not null; the backward replays each chunk from
+// it and needs gated_scan_backward_scratch(s) elements of scratch. dg, du,
+// ds0 may be null; dq, dk, dv are always written. Deterministic.
+struct GatedScanArgs {
+  int64_t B, H, Hq, T, dk, dv;
+  int64_t decay_width;  // 0, 1 or dk
+  int64_t chunk;
+  bool bonus;
+  double scale;
+};
+template <typename T>
+void gated_scan_forward(int device, const GatedScanArgs& s, const T* q, const T* k, const T* v, const T* g,
+                        const T* u, const T* s0, T* o, T* final_state, T* chunk_states);
+int64_t gated_scan_backward_scratch(const GatedScanArgs& s);
+template <typename T>
+void gated_scan_backward(int device, const GatedScanArgs& s, const T* q, const T* k, const T* v, const T* g,
+                         const T* u, const T* chunk_states, const T* dout, T* dq, T* dk, T* dv, T* dg, T* du, T* ds0,
+                         T* scratch);
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

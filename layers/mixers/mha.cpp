@@ -83,7 +83,7 @@ class MultiHeadAttention : public SequenceMixer {
     } else {
       Tensor scores =
           add(mul(matmul(q, query_heads(k), false, true), scale()), causal_mask(T, x.dtype(), x.device()));
-      if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, T, T, 0, 0, x.dtype()));
+      if (!slopes_.empty()) scores = add(scores, alibi_bias(slopes_, T, T, 0, 0, x.dtype(), x.device()));
       o = matmul(softmax(scores, -1), query_heads(v));
     }
     return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
@@ -180,7 +180,7 @@ class MultiHeadAttention : public SequenceMixer {
   // KV heads (B, Hkv, T, d) -> one per query head (B, H, T, d): head h reads ⌊h / (H/Hkv)⌋.
   Tensor query_heads(const Tensor& kv) const {
     if (n_kv_heads_ == n_heads_) return kv;
-    if (!kv_index_.defined()) {
+    if (!kv_index_.defined() || kv_index_.device() != kv.device()) {
       std::vector<int64_t> idx(n_heads_);
       for (int64_t h = 0; h < n_heads_; ++h) idx[h] = h / (n_heads_ / n_kv_heads_);
       kv_index_ = Tensor::from_indices(idx, {n_heads_}, kv.device());

@@ -173,6 +173,7 @@ class Performer : public SequenceMixer {
       omega_draw_ = draw_index();
     }
     if (omega_.dtype() != q_proj_->weight.dtype()) omega_ = omega_.to(q_proj_->weight.dtype());
+    if (omega_.device() != q_proj_->weight.device()) omega_ = omega_.to(q_proj_->weight.device());
   }
 
   void maybe_redraw() {

@@ -1,0 +1,458 @@
+// Fused attention on the device in the FlashAttention-2 style, forward and
+// backward, as kernels/cpu/flash_attention.h computes it: query and key tiles
+// in shared memory, the online softmax in registers, no T×T buffer; the
+// backward recomputes the probabilities from the saved log-sum-exp.
+//
+// Tiling: a block of 4 warps owns 32 rows of one (batch, head). A warp owns 8
+// of those rows and its 32 lanes hold one 32-key tile's scores of a row, so a
+// row's max and sum are warp shuffles and no block barrier sits inside the
+// softmax. The output accumulators live in registers: lane l holds columns
+// l, l+32, … of its warp's rows.
+//
+// The backward runs without atomics, so it is deterministic: one kernel per
+// key tile accumulates dK and dV over every query head of its KV group (GQA)
+// and every visible query tile; a second kernel per query tile accumulates
+// dQ. Both recompute the scores; FA2 instead adds dQ with atomics in one pass.
+//
+// Head dims up to 128 (templates for 32, 64 and 128 columns; a smaller d is
+// zero-padded). FP32 and FP64 on CUDA cores.
+#include <cfloat>
+#include <cmath>
+
+#include "kernels/cuda/cuda_api.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace mixlab::cuda {
+
+namespace {
+
+constexpr int kTileRows = 32;  // query rows per block, keys per tile
+constexpr int kWarps = 4;
+constexpr int kRowsPerWarp = kTileRows / kWarps;
+constexpr int kBlockThreads = kWarps * 32;
+
+template <typename T>
+__device__ inline T warp_max(T x) {
+  for (int o = 16; o > 0; o >>= 1) x = max(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+template <typename T>
+__device__ inline T warp_sum(T x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
+
+template <typename T>
+__device__ inline T neg_infinity() {
+  return -static_cast<T>(INFINITY);
+}
+
+// The mask and ALiBi bias of query row i against key j (FlashAttentionMask's
+// rules): returns false where the key is hidden, else subtracts the bias.
+__device__ inline bool visible(const FlashArgs& a, int64_t i, int64_t j) {
+  if (i >= a.Tq || j >= a.Tk) return false;
+  const int64_t pos = i + a.Tk - a.Tq;
+  if (a.causal && j > pos) return false;
+  if (a.window > 0 && pos - j >= a.window) return false;
+  return true;
+}
+__device__ inline double alibi(const FlashArgs& a, int64_t h, int64_t i, int64_t j) {
+  return a.slopes ? a.slopes[h] * static_cast<double>(i + a.Tk - a.Tq - j) : 0.0;
+}
+
+// Keys [lo, hi) any query of rows [i0, i1) may see.
+__device__ inline void key_range(const FlashArgs& a, int64_t i0, int64_t i1, int64_t* lo, int64_t* hi) {
+  const int64_t offset = a.Tk - a.Tq;
+  *hi = a.causal ? min(a.Tk, i1 + offset) : a.Tk;
+  *lo = a.window > 0 ? max(int64_t(0), i0 + offset - a.window + 1) : 0;
+}
+
+// Queries [lo, hi) that may see any key of [j0, j1).
+__device__ inline void query_range(const FlashArgs& a, int64_t j0, int64_t j1, int64_t* lo, int64_t* hi) {
+  const int64_t offset = a.Tk - a.Tq;
+  *lo = a.causal ? max(int64_t(0), j0 - offset) : 0;
+  *hi = a.window > 0 ? min(a.Tq, j1 - 1 + a.window - offset) : a.Tq;
+}
+
+// rows × D tile of a (rows_total, d) matrix starting at row r0, zero outside.
+template <typename T, int D>
+__device__ inline void load_tile(T* tile, const T* src, int64_t r0, int64_t rows_total, int64_t d) {
+  for (int idx = threadIdx.x; idx < kTileRows * D; idx += kBlockThreads) {
+    const int r = idx / D, x = idx % D;
+    tile[r * (D + 1) + x] = (r0 + r < rows_total && x < d) ? src[(r0 + r) * d + x] : T(0);
+  }
+}
+
+template <typename T, int D>
+constexpr size_t forward_smem() {
+  return sizeof(T) * (3 * kTileRows * (D + 1) + kTileRows * (kTileRows + 1));
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kBlockThreads)
+    forward_kernel(FlashArgs a, const T* q, const T* k, const T* v, T* o, T* lse) {
+  extern __shared__ unsigned char smem_bytes[];
+  T* Qs = reinterpret_cast<T*>(smem_bytes);
+  T* Ks = Qs + kTileRows * (D + 1);
+  T* Vs = Ks + kTileRows * (D + 1);
+  T* Ps = Vs + kTileRows * (D + 1);  // kTileRows × (kTileRows + 1)
+  constexpr int kCols = D / 32;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t h = blockIdx.y % a.H, b = blockIdx.y / a.H, g = h / (a.H / a.Hkv);
+  const int64_t i0 = int64_t(blockIdx.x) * kTileRows, i1 = min(a.Tq, i0 + kTileRows);
+  const T* Q = q + (b * a.H + h) * a.Tq * a.d;
+  const T* K = k + (b * a.Hkv + g) * a.kv_rows * a.d;
+  const T* V = v + (b * a.Hkv + g) * a.kv_rows * a.d;
+  const T scale = static_cast<T>(a.scale);
+
+  load_tile<T, D>(Qs, Q, i0, a.Tq, a.d);
+  T row_max[kRowsPerWarp], row_sum[kRowsPerWarp], acc[kRowsPerWarp][kCols];
+#pragma unroll
+  for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+    row_max[rr] = neg_infinity<T>();
+    row_sum[rr] = T(0);
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) acc[rr][c] = T(0);
+  }
+
+  int64_t lo, hi;
+  key_range(a, i0, i1, &lo, &hi);
+  for (int64_t j0 = lo; j0 < hi; j0 += kTileRows) {
+    __syncthreads();  // the previous tile is consumed (and Qs is loaded, the first time)
+    load_tile<T, D>(Ks, K, j0, hi, a.d);
+    load_tile<T, D>(Vs, V, j0, hi, a.d);
+    __syncthreads();
+
+    T s[kRowsPerWarp];
+#pragma unroll
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) s[rr] = T(0);
+    for (int x = 0; x < D; ++x) {
+      const T kx = Ks[lane * (D + 1) + x];
+#pragma unroll
+      for (int rr = 0; rr < kRowsPerWarp; ++rr) s[rr] += Qs[(warp * kRowsPerWarp + rr) * (D + 1) + x] * kx;
+    }
+    const int64_t j = j0 + lane;
+#pragma unroll
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+      const int r = warp * kRowsPerWarp + rr;
+      const int64_t i = i0 + r;
+      const T score = visible(a, i, j) ? s[rr] * scale - static_cast<T>(alibi(a, h, i, j)) : neg_infinity<T>();
+      const T new_max = max(row_max[rr], warp_max(score));
+      T p = T(0), correction = T(1);
+      if (new_max != neg_infinity<T>()) {  // else nothing visible in this row yet
+        correction = exp(row_max[rr] - new_max);  // 0 on the row's first visible tile
+        p = exp(score - new_max);
+        row_max[rr] = new_max;
+      }
+      row_sum[rr] = row_sum[rr] * correction + warp_sum(p);
+      Ps[r * (kTileRows + 1) + lane] = p;
+#pragma unroll
+      for (int c = 0; c < kCols; ++c) acc[rr][c] *= correction;
+    }
+    __syncwarp();
+    for (int c_key = 0; c_key < kTileRows; ++c_key) {
+      T vx[kCols];
+#pragma unroll
+      for (int c = 0; c < kCols; ++c) vx[c] = Vs[c_key * (D + 1) + lane + 32 * c];
+#pragma unroll
+      for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        const T p = Ps[(warp * kRowsPerWarp + rr) * (kTileRows + 1) + c_key];
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) acc[rr][c] += p * vx[c];
+      }
+    }
+  }
+
+#pragma unroll
+  for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+    const int64_t i = i0 + warp * kRowsPerWarp + rr;
+    if (i >= a.Tq) continue;
+    const T inv = row_sum[rr] > T(0) ? T(1) / row_sum[rr] : T(0);
+    T* O = o + ((b * a.H + h) * a.Tq + i) * a.d;
+#pragma unroll
+    for (int c = 0; c < kCols; ++c)
+      if (lane + 32 * c < a.d) O[lane + 32 * c] = acc[rr][c] * inv;
+    if (lane == 0) lse[(b * a.H + h) * a.Tq + i] = row_max[rr] + log(row_sum[rr]);
+  }
+}
+
+// D_i = <dO_i, O_i>, one warp per row.
+template <typename T>
+__global__ void row_dot_kernel(const T* dout, const T* o, T* D, int64_t rows, int64_t d) {
+  const int lane = threadIdx.x % 32;
+  for (int64_t r = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; r < rows;
+       r += int64_t(gridDim.x) * blockDim.x / 32) {
+    T acc = T(0);
+    for (int64_t x = lane; x < d; x += 32) acc += dout[r * d + x] * o[r * d + x];
+    acc = warp_sum(acc);
+    if (lane == 0) D[r] = acc;
+  }
+}
+
+template <typename T, int D>
+constexpr size_t dkdv_smem() {
+  return sizeof(T) * (4 * kTileRows * (D + 1) + 2 * kTileRows * (kTileRows + 1) + 2 * kTileRows);
+}
+
+// One block per (key tile, batch, KV head): warp w owns keys 8w..8w+7 of the
+// tile, lane l is query row l of the current query tile.
+template <typename T, int D>
+__global__ void __launch_bounds__(kBlockThreads)
+    dkdv_kernel(FlashArgs a, const T* q, const T* k, const T* v, const T* lse, const T* Drow, const T* dout, T* dk,
+                T* dv) {
+  extern __shared__ unsigned char smem_bytes[];
+  T* Ks = reinterpret_cast<T*>(smem_bytes);
+  T* Vs = Ks + kTileRows * (D + 1);
+  T* Qs = Vs + kTileRows * (D + 1);
+  T* dOs = Qs + kTileRows * (D + 1);
+  T* PT = dOs + kTileRows * (D + 1);          // P transposed: key × query
+  T* dST = PT + kTileRows * (kTileRows + 1);  // dS transposed
+  T* lse_s = dST + kTileRows * (kTileRows + 1);
+  T* D_s = lse_s + kTileRows;
+  constexpr int kCols = D / 32;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t g = blockIdx.y % a.Hkv, b = blockIdx.y / a.Hkv, group = a.H / a.Hkv;
+  const int64_t j0 = int64_t(blockIdx.x) * kTileRows, j1 = min(a.Tk, j0 + kTileRows);
+  const T scale = static_cast<T>(a.scale);
+  load_tile<T, D>(Ks, k + (b * a.Hkv + g) * a.Tk * a.d, j0, a.Tk, a.d);
+  load_tile<T, D>(Vs, v + (b * a.Hkv + g) * a.Tk * a.d, j0, a.Tk, a.d);
+
+  T dK[kRowsPerWarp][kCols], dV[kRowsPerWarp][kCols];
+#pragma unroll
+  for (int kk = 0; kk < kRowsPerWarp; ++kk)
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) dK[kk][c] = dV[kk][c] = T(0);
+
+  int64_t qlo, qhi;
+  query_range(a, j0, j1, &qlo, &qhi);
+  for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+    const int64_t head = (b * a.H + h) * a.Tq;
+    for (int64_t i0 = qlo; i0 < qhi; i0 += kTileRows) {
+      __syncthreads();  // the previous query tile is consumed (and K, V are loaded)
+      load_tile<T, D>(Qs, q + head * a.d, i0, a.Tq, a.d);
+      load_tile<T, D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
+      if (threadIdx.x < kTileRows) {
+        const int64_t i = i0 + threadIdx.x;
+        lse_s[threadIdx.x] = i < a.Tq ? lse[head + i] : T(0);
+        D_s[threadIdx.x] = i < a.Tq ? Drow[head + i] : T(0);
+      }
+      __syncthreads();
+
+      T s[kRowsPerWarp], dp[kRowsPerWarp];
+#pragma unroll
+      for (int kk = 0; kk < kRowsPerWarp; ++kk) s[kk] = dp[kk] = T(0);
+      for (int x = 0; x < D; ++x) {
+        const T qx = Qs[lane * (D + 1) + x], dox = dOs[lane * (D + 1) + x];
+#pragma unroll
+        for (int kk = 0; kk < kRowsPerWarp; ++kk) {
+          const int key = warp * kRowsPerWarp + kk;
+          s[kk] += Ks[key * (D + 1) + x] * qx;
+          dp[kk] += Vs[key * (D + 1) + x] * dox;
+        }
+      }
+      const int64_t i = i0 + lane;
+#pragma unroll
+      for (int kk = 0; kk < kRowsPerWarp; ++kk) {
+        const int key = warp * kRowsPerWarp + kk;
+        const int64_t j = j0 + key;
+        const T p = visible(a, i, j) ? exp(s[kk] * scale - static_cast<T>(alibi(a, h, i, j)) - lse_s[lane]) : T(0);
+        PT[key * (kTileRows + 1) + lane] = p;
+        dST[key * (kTileRows + 1) + lane] = p * (dp[kk] - D_s[lane]);
+      }
+      __syncwarp();
+      for (int r = 0; r < kTileRows; ++r) {
+        T qx[kCols], dox[kCols];
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) {
+          qx[c] = Qs[r * (D + 1) + lane + 32 * c];
+          dox[c] = dOs[r * (D + 1) + lane + 32 * c];
+        }
+#pragma unroll
+        for (int kk = 0; kk < kRowsPerWarp; ++kk) {
+          const int key = warp * kRowsPerWarp + kk;
+          const T p = PT[key * (kTileRows + 1) + r], ds = dST[key * (kTileRows + 1) + r];
+#pragma unroll
+          for (int c = 0; c < kCols; ++c) {
+            dV[kk][c] += p * dox[c];
+            dK[kk][c] += ds * qx[c];
+          }
+        }
+      }
+    }
+  }
+
+#pragma unroll
+  for (int kk = 0; kk < kRowsPerWarp; ++kk) {
+    const int64_t j = j0 + warp * kRowsPerWarp + kk;
+    if (j >= a.Tk) continue;
+    const int64_t row = ((b * a.Hkv + g) * a.Tk + j) * a.d;
+#pragma unroll
+    for (int c = 0; c < kCols; ++c)
+      if (lane + 32 * c < a.d) {
+        dk[row + lane + 32 * c] = dK[kk][c] * scale;
+        dv[row + lane + 32 * c] = dV[kk][c];
+      }
+  }
+}
+
+template <typename T, int D>
+constexpr size_t dq_smem() {
+  return sizeof(T) * (4 * kTileRows * (D + 1) + kTileRows * (kTileRows + 1) + 2 * kTileRows);
+}
+
+// One block per (query tile, batch, head), laid out as the forward.
+template <typename T, int D>
+__global__ void __launch_bounds__(kBlockThreads)
+    dq_kernel(FlashArgs a, const T* q, const T* k, const T* v, const T* lse, const T* Drow, const T* dout, T* dq) {
+  extern __shared__ unsigned char smem_bytes[];
+  T* Qs = reinterpret_cast<T*>(smem_bytes);
+  T* dOs = Qs + kTileRows * (D + 1);
+  T* Ks = dOs + kTileRows * (D + 1);
+  T* Vs = Ks + kTileRows * (D + 1);
+  T* dS = Vs + kTileRows * (D + 1);  // query × key
+  T* lse_s = dS + kTileRows * (kTileRows + 1);
+  T* D_s = lse_s + kTileRows;
+  constexpr int kCols = D / 32;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t h = blockIdx.y % a.H, b = blockIdx.y / a.H, g = h / (a.H / a.Hkv);
+  const int64_t i0 = int64_t(blockIdx.x) * kTileRows, i1 = min(a.Tq, i0 + kTileRows);
+  const int64_t head = (b * a.H + h) * a.Tq;
+  const T* K = k + (b * a.Hkv + g) * a.Tk * a.d;
+  const T* V = v + (b * a.Hkv + g) * a.Tk * a.d;
+  const T scale = static_cast<T>(a.scale);
+  load_tile<T, D>(Qs, q + head * a.d, i0, a.Tq, a.d);
+  load_tile<T, D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
+  if (threadIdx.x < kTileRows) {
+    const int64_t i = i0 + threadIdx.x;
+    lse_s[threadIdx.x] = i < a.Tq ? lse[head + i] : T(0);
+    D_s[threadIdx.x] = i < a.Tq ? Drow[head + i] : T(0);
+  }
+
+  T dQ[kRowsPerWarp][kCols];
+#pragma unroll
+  for (int rr = 0; rr < kRowsPerWarp; ++rr)
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) dQ[rr][c] = T(0);
+
+  int64_t lo, hi;
+  key_range(a, i0, i1, &lo, &hi);
+  for (int64_t j0 = lo; j0 < hi; j0 += kTileRows) {
+    __syncthreads();
+    load_tile<T, D>(Ks, K, j0, hi, a.d);
+    load_tile<T, D>(Vs, V, j0, hi, a.d);
+    __syncthreads();
+
+    T s[kRowsPerWarp], dp[kRowsPerWarp];
+#pragma unroll
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) s[rr] = dp[rr] = T(0);
+    for (int x = 0; x < D; ++x) {
+      const T kx = Ks[lane * (D + 1) + x], vx = Vs[lane * (D + 1) + x];
+#pragma unroll
+      for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        const int r = warp * kRowsPerWarp + rr;
+        s[rr] += Qs[r * (D + 1) + x] * kx;
+        dp[rr] += dOs[r * (D + 1) + x] * vx;
+      }
+    }
+    const int64_t j = j0 + lane;
+#pragma unroll
+    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+      const int r = warp * kRowsPerWarp + rr;
+      const int64_t i = i0 + r;
+      const T p = visible(a, i, j) ? exp(s[rr] * scale - static_cast<T>(alibi(a, h, i, j)) - lse_s[r]) : T(0);
+      dS[r * (kTileRows + 1) + lane] = p * (dp[rr] - D_s[r]);
+    }
+    __syncwarp();
+    for (int c_key = 0; c_key < kTileRows; ++c_key) {
+      T kx[kCols];
+#pragma unroll
+      for (int c = 0; c < kCols; ++c) kx[c] = Ks[c_key * (D + 1) + lane + 32 * c];
+#pragma unroll
+      for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        const T ds = dS[(warp * kRowsPerWarp + rr) * (kTileRows + 1) + c_key];
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) dQ[rr][c] += ds * kx[c];
+      }
+    }
+  }
+
+#pragma unroll
+  for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+    const int64_t i = i0 + warp * kRowsPerWarp + rr;
+    if (i >= a.Tq) continue;
+#pragma unroll
+    for (int c = 0; c < kCols; ++c)
+      if (lane + 32 * c < a.d) dq[(head + i) * a.d + lane + 32 * c] = dQ[rr][c] * scale;
+  }
+}
+
+int64_t tiles(int64_t n) { return (n + kTileRows - 1) / kTileRows; }
+
+// Launches KERNEL<T, D> with D the smallest supported width >= a.d, after
+// raising its dynamic shared memory limit to what SMEM<T, D>() needs.
+#define MIXLAB_FLASH_LAUNCH(KERNEL, SMEM, GRID, ...)                                              \
+  [&] {                                                                                           \
+    auto launch = [&](auto kernel, size_t smem) {                                                 \
+      MIXLAB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, \
+                                             static_cast<int>(smem)));                            \
+      kernel<<<GRID, kBlockThreads, smem>>>(__VA_ARGS__);                                         \
+    };                                                                                            \
+    if (a.d <= 32)                                                                                \
+      launch(KERNEL<T, 32>, SMEM<T, 32>());                                                       \
+    else if (a.d <= 64)                                                                           \
+      launch(KERNEL<T, 64>, SMEM<T, 64>());                                                       \
+    else                                                                                          \
+      launch(KERNEL<T, 128>, SMEM<T, 128>());                                                     \
+  }()
+
+void check_args(const FlashArgs& a, const char* op) {
+  if (a.d > kFlashMaxHeadDim)
+    throw Error(detail::concat("cuda::", op, ": head dim ", a.d, " exceeds the CUDA kernel's ", kFlashMaxHeadDim));
+  if (a.B * a.H > 65535 || a.B * a.Hkv > 65535)
+    throw Error(detail::concat("cuda::", op, ": batch × heads = ", a.B * a.H, " exceeds 65535"));
+}
+
+}  // namespace
+
+template <typename T>
+void flash_attention_forward(int device, const FlashArgs& a, const T* q, const T* k, const T* v, T* o, T* lse) {
+  check_args(a, "flash_attention_forward");
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  if (a.Tq == 0) return;
+  const dim3 grid(static_cast<unsigned>(tiles(a.Tq)), static_cast<unsigned>(a.B * a.H));
+  MIXLAB_FLASH_LAUNCH(forward_kernel, forward_smem, grid, a, q, k, v, o, lse);
+  check_launch("flash_attention_forward");
+}
+
+template <typename T>
+void flash_attention_backward(int device, const FlashArgs& a, const T* q, const T* k, const T* v, const T* o,
+                              const T* lse, const T* dout, T* dq, T* dk, T* dv, T* row_dot) {
+  check_args(a, "flash_attention_backward");
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  if (a.Tq == 0 || a.Tk == 0) return;
+  const int64_t rows = a.B * a.H * a.Tq;
+  row_dot_kernel<<<blocks_for(rows * 32), kThreads>>>(dout, o, row_dot, rows, a.d);
+  check_launch("flash_attention_backward (row dot)");
+  const dim3 key_grid(static_cast<unsigned>(tiles(a.Tk)), static_cast<unsigned>(a.B * a.Hkv));
+  MIXLAB_FLASH_LAUNCH(dkdv_kernel, dkdv_smem, key_grid, a, q, k, v, lse, row_dot, dout, dk, dv);
+  check_launch("flash_attention_backward (dK, dV)");
+  const dim3 query_grid(static_cast<unsigned>(tiles(a.Tq)), static_cast<unsigned>(a.B * a.H));
+  MIXLAB_FLASH_LAUNCH(dq_kernel, dq_smem, query_grid, a, q, k, v, lse, row_dot, dout, dq);
+  check_launch("flash_attention_backward (dQ)");
+}
+
+template void flash_attention_forward<float>(int, const FlashArgs&, const float*, const float*, const float*, float*,
+                                             float*);
+template void flash_attention_forward<double>(int, const FlashArgs&, const double*, const double*, const double*,
+                                              double*, double*);
+template void flash_attention_backward<float>(int, const FlashArgs&, const float*, const float*, const float*,
+                                              const float*, const float*, const float*, float*, float*, float*,
+                                              float*);
+template void flash_attention_backward<double>(int, const FlashArgs&, const double*, const double*, const double*,
+                                               const double*, const double*, const double*, double*, double*,
+                                               double*, double*);
+
+}  // namespace mixlab::cuda
