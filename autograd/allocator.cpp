@@ -88,3 +88,17 @@ void CachingAllocator::empty_cache() {
 }
 
 }  // namespace mixlab
+
+namespace mixlab::cuda {
+
+// The hooks kernels/cuda/thrust_pool.cuh gives Thrust: its temporary storage
+// comes from the same pool as the tensors'.
+void* scratch_allocate(int device, size_t bytes, size_t* block_bytes) {
+  return CachingAllocator::for_device(Device::cuda(device)).allocate(bytes, block_bytes);
+}
+
+void scratch_free(int device, void* ptr, size_t block_bytes) {
+  CachingAllocator::for_device(Device::cuda(device)).deallocate(ptr, block_bytes);
+}
+
+}  // namespace mixlab::cuda

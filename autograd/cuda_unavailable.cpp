@@ -193,14 +193,13 @@ void adamw_update_all(int, const AdamWTensor<T>*, int64_t, int64_t, const AdamWH
   unavailable("cuda::adamw_update_all");
 }
 template <typename T>
-double sum_of_squares(int, const T*, int64_t, double*) {
+double sum_of_squares(int, const T*, int64_t) {
   unavailable("cuda::sum_of_squares");
 }
-int64_t sum_of_squares_scratch() { unavailable("cuda::sum_of_squares_scratch"); }
 template void adamw_update_all<float>(int, const AdamWTensor<float>*, int64_t, int64_t, const AdamWHyper&);
 template void adamw_update_all<double>(int, const AdamWTensor<double>*, int64_t, int64_t, const AdamWHyper&);
-template double sum_of_squares<float>(int, const float*, int64_t, double*);
-template double sum_of_squares<double>(int, const double*, int64_t, double*);
+template double sum_of_squares<float>(int, const float*, int64_t);
+template double sum_of_squares<double>(int, const double*, int64_t);
 
 template <typename T>
 void flash_attention_forward(int, const FlashArgs&, const T*, const T*, const T*, T*, T*) {

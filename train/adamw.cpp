@@ -115,9 +115,8 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     if (!g.defined()) continue;
     if (g.device().is_cuda()) {
       cuda::require_verified("optim", "clip_grad_norm");
-      Tensor scratch = Tensor::empty(Shape{cuda::sum_of_squares_scratch()}, DType::F64, g.device());
       total += MIXLAB_DISPATCH_FLOAT(g.dtype(), "clip_grad_norm", [&] {
-        return cuda::sum_of_squares(g.device().index, g.data<scalar_t>(), g.numel(), scratch.data<double>());
+        return cuda::sum_of_squares(g.device().index, g.data<scalar_t>(), g.numel());
       });
       continue;
     }

@@ -22,6 +22,11 @@ void copy_device_to_host(int device, void* dst, const void* src, size_t bytes);
 void copy_device_to_device(int device, void* dst, const void* src, size_t bytes);
 void fill_zero(int device, void* dst, size_t bytes);
 
+// Temporary device memory for library algorithms (Thrust: kernels/cuda/
+// thrust_pool.cuh), from the device's caching allocator (autograd/allocator.cpp).
+void* scratch_allocate(int device, size_t bytes, size_t* block_bytes);
+void scratch_free(int device, void* ptr, size_t block_bytes);
+
 // Row-major batched GEMM through cuBLAS: for each b < batch,
 // C_b = alpha * op(A_b) * op(B_b) + beta * C_b with op(A) (M,K), op(B) (K,N),
 // C (M,N); strides are element counts between consecutive batch matrices
@@ -125,8 +130,7 @@ void causal_conv1d_backward(int device, const T* x, const T* weight, const T* g,
 // AdamW over every parameter in one launch, as kernels/cpu/optim_kernels.h
 // (PyTorch semantics): `tensors` is a device array of `count` entries, the
 // largest with `largest` elements. sum_of_squares returns the sum of x^2 in
-// double, deterministic; `partial` is device scratch of
-// sum_of_squares_scratch() doubles.
+// double (Thrust over CUB: the same result on every run).
 template <typename T>
 struct AdamWTensor {
   T* p;
@@ -143,8 +147,7 @@ struct AdamWHyper {
 template <typename T>
 void adamw_update_all(int device, const AdamWTensor<T>* tensors, int64_t count, int64_t largest, const AdamWHyper& h);
 template <typename T>
-double sum_of_squares(int device, const T* x, int64_t n, double* partial);
-int64_t sum_of_squares_scratch();
+double sum_of_squares(int device, const T* x, int64_t n);
 
 // Fused attention, as kernels/cpu/flash_attention.h (same layout, mask and
 // bias rules): q (B,H,Tq,d), k and v (B,Hkv,kv_rows,d) of which the first Tk

@@ -1,17 +1,18 @@
 // The optimizer on the device, as kernels/cpu/optim_kernels.h: one launch
 // updates every parameter (a list of tensors on the device; blockIdx.y picks
-// the tensor), and the gradient norm sums squares in double over fixed blocks
-// whose partial sums are added on the host in order (deterministic).
-#include <vector>
+// the tensor), and the gradient norm is a Thrust transform-reduce of the
+// squares in double (CUB's reduction: the same result on every run on a GPU).
+#include <thrust/execution_policy.h>
+#include <thrust/functional.h>
+#include <thrust/transform_reduce.h>
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
+#include "kernels/cuda/thrust_pool.cuh"
 
 namespace mixlab::cuda {
 
 namespace {
-
-constexpr int kSquareBlocks = 1024;  // fixed, so the partial sums are always the same ones
 
 template <typename T>
 __global__ void adamw_kernel(const AdamWTensor<T>* tensors, AdamWHyper h) {
@@ -31,19 +32,9 @@ __global__ void adamw_kernel(const AdamWTensor<T>* tensors, AdamWHyper h) {
 }
 
 template <typename T>
-__global__ void square_partials_kernel(const T* x, int64_t n, double* partial) {
-  __shared__ double lane[kThreads];
-  double acc = 0;
-  MIXLAB_GRID_STRIDE(i, n)
-    acc += static_cast<double>(x[i]) * x[i];
-  lane[threadIdx.x] = acc;
-  __syncthreads();
-  for (int width = kThreads / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) lane[threadIdx.x] += lane[threadIdx.x + width];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partial[blockIdx.x] = lane[0];
-}
+struct SquareInDouble {
+  __host__ __device__ double operator()(T x) const { return static_cast<double>(x) * static_cast<double>(x); }
+};
 
 }  // namespace
 
@@ -60,23 +51,17 @@ void adamw_update_all(int device, const AdamWTensor<T>* tensors, int64_t count, 
 }
 
 template <typename T>
-double sum_of_squares(int device, const T* x, int64_t n, double* partial) {
+double sum_of_squares(int device, const T* x, int64_t n) {
   if (n == 0) return 0;
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
-  square_partials_kernel<T><<<kSquareBlocks, kThreads>>>(x, n, partial);
-  check_launch("sum_of_squares");
-  std::vector<double> host(kSquareBlocks);
-  MIXLAB_CUDA_CHECK(cudaMemcpy(host.data(), partial, sizeof(double) * kSquareBlocks, cudaMemcpyDeviceToHost));
-  double total = 0;
-  for (double p : host) total += p;
-  return total;
+  ThrustPool pool(device);
+  return thrust::transform_reduce(thrust::cuda::par(pool), x, x + n, SquareInDouble<T>{}, 0.0,
+                                  thrust::plus<double>{});
 }
-
-int64_t sum_of_squares_scratch() { return kSquareBlocks; }
 
 #define MIXLAB_CUDA_OPTIM(T)                                                                                 \
   template void adamw_update_all<T>(int, const AdamWTensor<T>*, int64_t, int64_t, const AdamWHyper&);        \
-  template double sum_of_squares<T>(int, const T*, int64_t, double*);
+  template double sum_of_squares<T>(int, const T*, int64_t);
 MIXLAB_CUDA_OPTIM(float)
 MIXLAB_CUDA_OPTIM(double)
 #undef MIXLAB_CUDA_OPTIM
