@@ -20,10 +20,13 @@ void copy_host_to_device(int, void*, const void*, size_t) { unavailable("cuda::c
 void copy_device_to_host(int, void*, const void*, size_t) { unavailable("cuda::copy_device_to_host"); }
 void copy_device_to_device(int, void*, const void*, size_t) { unavailable("cuda::copy_device_to_device"); }
 void fill_zero(int, void*, size_t) { unavailable("cuda::fill_zero"); }
+void synchronize(int) { unavailable("cuda::synchronize"); }
 void gemm_f32(int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
               float*, int64_t, int64_t) {
   unavailable("cuda::gemm_f32");
 }
+void set_tf32(bool) {}  // no GPU GEMMs to switch
+bool tf32_enabled() { return false; }
 void gemm_f64(int, bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*, int64_t,
               double, double*, int64_t, int64_t) {
   unavailable("cuda::gemm_f64");

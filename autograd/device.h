@@ -22,4 +22,9 @@ struct Device {
 bool cuda_available();
 int cuda_device_count();
 
+// The device a user named ("cpu", "cuda" = "cuda:0", "cuda:N"), checked: an
+// unknown name or a GPU that is not visible here throws one line that starts
+// with `what` (e.g. "train.device", "eval: --device").
+Device parse_device(const std::string& what, const std::string& name);
+
 }  // namespace mixlab

@@ -277,6 +277,23 @@ void Tensor::zero_grad() const {
 void Tensor::backward(const Tensor& grad) const { run_backward(*this, grad); }
 
 bool cuda_available() { return cuda::device_count() > 0; }
+
+Device parse_device(const std::string& what, const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  int index = -1;
+  if (name == "cuda") {
+    index = 0;
+  } else if (name.starts_with("cuda:") && name.size() > 5 && name.size() < 9 &&
+             name.find_first_not_of("0123456789", 5) == std::string::npos) {
+    index = std::stoi(name.substr(5));
+  }
+  MIXLAB_CHECK(index >= 0, what, " = '", name, "' is not a device (allowed: cpu, cuda, cuda:N)");
+  MIXLAB_CHECK(index < cuda::device_count(), what, " = ", name, ": ",
+               cuda::built_with_cuda() ? "no such CUDA device is visible here (" + std::to_string(cuda::device_count()) +
+                                             " visible)"
+                                       : std::string("mixlab was built without CUDA"));
+  return Device::cuda(index);
+}
 int cuda_device_count() { return cuda::device_count(); }
 
 }  // namespace mixlab

@@ -1,14 +1,16 @@
-// `mixlab bench train CONFIG [--steps N] [--warmup N] [--section.key value ...]`:
+// `mixlab bench train CONFIG [--steps N] [--warmup N] [--device D] [--section.key value ...]`:
 // training throughput of an experiment's model, timed over the same
-// train_step() the trainer runs, with the share of the step spent in GEMMs
-// and the peak memory. Nothing is written.
+// train_step() the trainer runs on train.device, with the share of the step
+// spent in GEMMs (CPU) and the peak memory. Nothing is written.
 #include <chrono>
 #include <cstdio>
 
 #include "autograd/allocator.h"
 #include "cli/bench.h"
+#include "cli/gpu_peak.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/threads.h"
+#include "kernels/cuda/cuda_api.h"
 #include "train/experiment.h"
 #include "train/schedule.h"
 #include "train/train_step.h"
@@ -35,14 +37,19 @@ int run_train_benchmark(const Args& args) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: mixlab bench train CONFIG.ini [--steps N (30)] [--warmup N (5)] [--section.key value ...]\n"
-          "Times N training steps (after warm-up) of the experiment's model and reports tokens/s,\n"
-          "the share of the step spent in GEMMs and the peak memory. Writes nothing.\n");
+          "usage: mixlab bench train CONFIG.ini [--steps N (30)] [--warmup N (5)] [--device cpu|cuda]\n"
+          "                         [--section.key value ...]\n"
+          "Times N training steps (after warm-up) of the experiment's model on train.device (--device\n"
+          "sets it) and reports tokens/s, the share of the step spent in GEMMs (CPU) and the peak\n"
+          "memory. Writes nothing.\n");
       return 0;
     }
     if (a == "--steps" || a == "--warmup") {
       if (i + 1 >= args.size()) throw UsageError("bench train: " + a + " needs a value");
       (a == "--steps" ? steps : warmup) = parse_count(a, args[++i]);
+    } else if (a == "--device") {
+      if (i + 1 >= args.size()) throw UsageError("bench train: --device needs a value (cpu, cuda, cuda:N)");
+      overrides.push_back("--train.device=" + args[++i]);
     } else if (config.empty() && overrides.empty() && !a.starts_with("-")) {
       config = a;
     } else {
@@ -57,8 +64,12 @@ int run_train_benchmark(const Args& args) {
   } catch (const Error& e) {
     throw UsageError(std::string("bench train: ") + e.what());
   }
+  const Device device = ex.train.device;
+  if (device.is_cuda()) require_gpu_kernels("bench train");
   cpu::set_compute_threads(ex.train.threads);
+  cuda::set_tf32(ex.train.tf32);
   auto model = ex.build_model();
+  model->to(device);
   AdamW optimizer(model->named_parameters(), ex.train.adamw);
   model->train();
   const Dataset& data = *ex.dataset;
@@ -68,29 +79,33 @@ int run_train_benchmark(const Args& args) {
   for (int64_t i = 0; i < warmup + steps; ++i) batches.push_back(data.train_batch(i / bpe, i % bpe, ex.train.batch_size));
 
   for (int64_t i = 0; i < warmup; ++i) train_step(*model, optimizer, batches[i], ex.train.lr, ex.train.grad_clip);
-  auto& allocator = CachingAllocator::for_device(Device::cpu());
+  auto& allocator = CachingAllocator::for_device(device);
   allocator.reset_peak();
   cpu::reset_gemm_stats();
   double tokens = 0;
+  wait_for(device);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = warmup; i < warmup + steps; ++i) {
     train_step(*model, optimizer, batches[i], ex.train.lr, ex.train.grad_clip);
     tokens += static_cast<double>(batches[i].inputs.numel());
   }
+  wait_for(device);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const cpu::GemmStats gemm = cpu::gemm_stats();
 
-  std::printf("bench train %s: %s, model %s x%d d_model %lld, %lld parameters, batch %lld, %d threads\n",
-              config.c_str(), ex.task->describe().c_str(), ex.model.pattern.size() == 1 ? ex.model.pattern[0].c_str()
-                                                                                        : "hybrid",
+  const std::string where = device.is_cuda() ? device.str() + (cuda::tf32_enabled() ? " (TF32)" : "")
+                                             : std::to_string(cpu::compute_threads()) + " threads";
+  std::printf("bench train %s: %s, model %s x%d d_model %lld, %lld parameters, batch %lld, %s\n", config.c_str(),
+              ex.task->describe().c_str(), ex.model.pattern.size() == 1 ? ex.model.pattern[0].c_str() : "hybrid",
               ex.model.n_layers, static_cast<long long>(ex.model.d_model),
               static_cast<long long>(model->num_parameters()), static_cast<long long>(ex.train.batch_size),
-              cpu::compute_threads());
+              where.c_str());
   std::printf("  %lld steps in %.3f s: %.1f ms/step, %.1fk tokens/s\n", static_cast<long long>(steps), seconds,
               1e3 * seconds / static_cast<double>(steps), tokens / seconds / 1e3);
-  std::printf("  GEMM: %.1f%% of the step (%llu calls, %.1f GFLOP/s while in GEMM); the rest: %.1f%%\n",
-              100.0 * gemm.seconds / seconds, static_cast<unsigned long long>(gemm.calls),
-              gemm.seconds > 0 ? gemm.flops / gemm.seconds / 1e9 : 0.0, 100.0 * (1.0 - gemm.seconds / seconds));
+  if (device.is_cpu())
+    std::printf("  GEMM: %.1f%% of the step (%llu calls, %.1f GFLOP/s while in GEMM); the rest: %.1f%%\n",
+                100.0 * gemm.seconds / seconds, static_cast<unsigned long long>(gemm.calls),
+                gemm.seconds > 0 ? gemm.flops / gemm.seconds / 1e9 : 0.0, 100.0 * (1.0 - gemm.seconds / seconds));
   std::printf("  peak memory in use: %.1f MiB (tensors, caching allocator)\n",
               static_cast<double>(allocator.stats().peak_bytes_in_use) / 1048576.0);
   return 0;

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "autograd/error.h"
+
 namespace mixlab::cli {
 
 namespace po = boost::program_options;
@@ -52,6 +54,14 @@ void parse_args(const std::string& context, const Args& args, const po::options_
   if (vm.count("mixlab-unexpected-argument"))
     throw UsageError(prefix + "unexpected argument '" +
                      vm["mixlab-unexpected-argument"].as<std::vector<std::string>>().front() + "' " + allowed());
+}
+
+Device cli_device(const std::string& context, const po::variables_map& vm) {
+  try {
+    return parse_device(context + ": --device", vm["device"].as<std::string>());
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
 }
 
 }  // namespace mixlab::cli

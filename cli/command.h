@@ -16,6 +16,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "autograd/device.h"
+
 namespace mixlab::cli {
 
 // The arguments after the subcommand name (`mixlab bench gemm --quick` gives
@@ -56,6 +58,10 @@ std::string join_keys(const Map& map) {
 void parse_args(const std::string& context, const Args& args, const boost::program_options::options_description& options,
                 const boost::program_options::positional_options_description* positional,
                 boost::program_options::variables_map& vm);
+
+// The device named by the parsed option --device (cpu, cuda, cuda:N); an
+// unknown or invisible one is a UsageError naming `context`.
+Device cli_device(const std::string& context, const boost::program_options::variables_map& vm);
 
 }  // namespace mixlab::cli
 

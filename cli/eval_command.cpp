@@ -1,4 +1,4 @@
-// `mixlab eval RUN_DIR [--batch-size N]`: test metrics of a run's checkpoint.
+// `mixlab eval RUN_DIR [--batch-size N] [--device D]`: test metrics of a run's checkpoint.
 #include <cstdio>
 
 #include "cli/command.h"
@@ -13,19 +13,21 @@ int eval_command(const Args& args) {
   namespace po = boost::program_options;
   po::options_description options("mixlab eval RUN_DIR [options]: test loss and accuracy of the run's checkpoint");
   options.add_options()("help,h", "print this help")("run", po::value<std::string>(), "run directory")(
-      "batch-size", po::value<int64_t>()->default_value(0), "test batch size (0: the run's train.eval_batch_size)");
+      "batch-size", po::value<int64_t>()->default_value(0), "test batch size (0: the run's train.eval_batch_size)")(
+      "device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N");
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map vm;
   parse_args("eval", args, options, &positional, vm);
   if (vm.count("help")) {
-    std::printf("usage: mixlab eval RUN_DIR [--batch-size N]\n");
+    std::printf("usage: mixlab eval RUN_DIR [--batch-size N] [--device cpu|cuda]\n");
     return 0;
   }
   if (!vm.count("run")) throw UsageError("eval: no run directory given (usage: mixlab eval RUN_DIR)");
   const int64_t requested = vm["batch-size"].as<int64_t>();
   if (requested < 0) throw UsageError("eval: --batch-size must be >= 0");
-  LoadedRun run = load_run(vm["run"].as<std::string>());
+  const Device device = cli_device("eval", vm);
+  LoadedRun run = load_run(vm["run"].as<std::string>(), device);
   const Experiment& ex = run.experiment;
   const EvalResult r = evaluate(*run.model, *ex.dataset, requested > 0 ? requested : ex.train.eval_batch_size);
   std::printf("%s at step %lld: test loss %.4f, test accuracy %.4f\n", vm["run"].as<std::string>().c_str(),

@@ -66,14 +66,15 @@ int generate_command(const Args& args) {
       "max-new-tokens", po::value<int64_t>()->default_value(16), "tokens to generate")(
       "temperature", po::value<double>()->default_value(0.0), "0 = greedy; > 0 samples from softmax(logits / T)")(
       "top-k", po::value<int64_t>()->default_value(0), "sample among the K most likely tokens (0 = all)")(
-      "seed", po::value<uint64_t>()->default_value(0), "seed of the sampling");
+      "seed", po::value<uint64_t>()->default_value(0), "seed of the sampling")(
+      "device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N");
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map vm;
   parse_args("generate", args, options, &positional, vm);
   if (vm.count("help")) {
     std::printf("usage: mixlab generate RUN_DIR --prompt-tokens 5,17,3 [--max-new-tokens 16] [--temperature 0] "
-                "[--top-k 0] [--seed 0]\n");
+                "[--top-k 0] [--seed 0] [--device cpu]\n");
     return 0;
   }
   if (!vm.count("run")) throw UsageError("generate: missing RUN_DIR (usage: mixlab generate RUN_DIR --prompt-tokens IDS)");
@@ -86,7 +87,8 @@ int generate_command(const Args& args) {
     throw UsageError("generate: --temperature must be a finite number >= 0 (0 = greedy)");
   if (top_k < 0) throw UsageError("generate: --top-k must be >= 0 (0 = all tokens)");
 
-  LoadedRun run = load_run(vm["run"].as<std::string>());
+  const Device device = cli_device("generate", vm);
+  LoadedRun run = load_run(vm["run"].as<std::string>(), device);
   LanguageModel& model = *run.model;
   for (int64_t id : prompt)
     if (id >= model.vocab_size)
@@ -104,12 +106,12 @@ int generate_command(const Args& args) {
   Generator gen(vm["seed"].as<uint64_t>());
   auto state = model.init_state(1);
   const int64_t P = static_cast<int64_t>(prompt.size());
-  Tensor logits = model.prefill(Tensor::from_indices(prompt, {1, P}), state);
+  Tensor logits = model.prefill(Tensor::from_indices(prompt, {1, P}, device), state);
   std::vector<double> last = slice(logits, 1, P - 1, P).to_vector();
   std::vector<int64_t> generated;
   for (int64_t i = 0; i < new_tokens; ++i) {
     generated.push_back(choose(last, temperature, top_k, gen));
-    if (i + 1 < new_tokens) last = model.step(Tensor::from_indices({generated.back()}, {1}), state).to_vector();
+    if (i + 1 < new_tokens) last = model.step(Tensor::from_indices({generated.back()}, {1}, device), state).to_vector();
   }
   auto join = [](const std::vector<int64_t>& ids) {
     std::string s;

@@ -4,7 +4,7 @@
 
 namespace mixlab {
 
-LoadedRun load_run(const std::string& run_dir) {
+LoadedRun load_run(const std::string& run_dir, Device device) {
   namespace fs = std::filesystem;
   MIXLAB_CHECK(fs::is_directory(run_dir), "run directory '", run_dir, "' does not exist");
   const std::string config = run_dir + "/config.ini", ckpt = run_dir + "/checkpoint.safetensors";
@@ -14,6 +14,7 @@ LoadedRun load_run(const std::string& run_dir) {
   run.experiment = Experiment::load(config);
   run.model = run.experiment.build_model();
   run.progress = load_checkpoint(ckpt, *run.model, nullptr);
+  run.model->to(device);
   run.model->eval();
   return run;
 }

@@ -15,7 +15,9 @@ struct LoadedRun {
   TrainProgress progress;
 };
 
-// Errors name the run directory and what is missing or broken.
-LoadedRun load_run(const std::string& run_dir);
+// Errors name the run directory and what is missing or broken. The model is
+// moved to `device` after loading: checkpoints hold host tensors, so a run
+// trained on either device loads on either.
+LoadedRun load_run(const std::string& run_dir, Device device = Device::cpu());
 
 }  // namespace mixlab

@@ -36,7 +36,9 @@ void TrainConfig::add_options(po::options_description& desc) {
        "steps between checkpoints (0: at every eval)")
       ("train.threads", po::value<int>()->default_value(d.threads), "CPU threads (0: all cores)")
       ("train.device", po::value<std::string>()->default_value("cpu"),
-       "cpu | cuda (the first GPU; its kernels are gated until verified, docs/cuda.md)");
+       "cpu | cuda | cuda:N (a GPU; its kernels are gated until verified, docs/cuda.md)")
+      ("train.tf32", po::value<bool>()->default_value(false, "false"),
+       "F32 GEMMs on TF32 tensor cores (cuBLAS; 10-bit mantissa inputs, F32 accumulation)");
 }
 
 TrainConfig TrainConfig::from_options(const po::variables_map& vm) {
@@ -65,11 +67,9 @@ TrainConfig TrainConfig::from_options(const po::variables_map& vm) {
   c.target_accuracy = option<double>(vm, "train.target_accuracy");
   c.checkpoint_every = option<int64_t>(vm, "train.checkpoint_every");
   c.threads = option<int>(vm, "train.threads");
-  const std::string device = option<std::string>(vm, "train.device");
-  MIXLAB_CHECK(device == "cpu" || device == "cuda", "train.device = '", device, "' is not allowed (allowed: cpu, cuda)");
-  MIXLAB_CHECK(device == "cpu" || cuda_available(), "train.device = cuda: no CUDA device is visible here",
-               cuda::built_with_cuda() ? "" : " (mixlab was built without CUDA)");
-  c.device = device == "cuda" ? Device::cuda() : Device::cpu();
+  c.device = parse_device("train.device", option<std::string>(vm, "train.device"));
+  c.tf32 = option<bool>(vm, "train.tf32");
+  MIXLAB_CHECK(!c.tf32 || c.device.is_cuda(), "train.tf32 = true needs train.device = cuda (TF32 is a GPU GEMM mode)");
   if (c.eval_batch_size == 0) c.eval_batch_size = c.batch_size;
 
   MIXLAB_CHECK(c.batch_size > 0, "train.batch_size = ", c.batch_size, " must be > 0");

@@ -29,6 +29,7 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;   // steps; 0 = at every eval
   int threads = 0;             // OpenMP/BLAS threads; 0 = all cores
   Device device = Device::cpu();  // where the model trains (cuda: docs/cuda.md)
+  bool tf32 = false;              // cuBLAS F32 GEMMs on TF32 tensor cores
 
   static void add_options(po::options_description& desc);
   static TrainConfig from_options(const po::variables_map& vm);

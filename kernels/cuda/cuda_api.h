@@ -21,6 +21,9 @@ void copy_host_to_device(int device, void* dst, const void* src, size_t bytes);
 void copy_device_to_host(int device, void* dst, const void* src, size_t bytes);
 void copy_device_to_device(int device, void* dst, const void* src, size_t bytes);
 void fill_zero(int device, void* dst, size_t bytes);
+// Waits for every kernel queued on the device (benchmarks time with it; a
+// fault inside an earlier kernel surfaces here).
+void synchronize(int device);
 
 // Temporary device memory for library algorithms (Thrust: kernels/cuda/
 // thrust_pool.cuh), from the device's caching allocator (autograd/allocator.cpp).
@@ -34,6 +37,10 @@ void scratch_free(int device, void* ptr, size_t block_bytes);
 void gemm_f32(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t stride_a, const float* B, int64_t stride_b, float beta, float* C,
               int64_t stride_c, int64_t batch);
+// F32 GEMMs on TF32 tensor cores (inputs rounded to a 10-bit mantissa, F32
+// accumulation) from now on; off by default.
+void set_tf32(bool on);
+bool tf32_enabled();
 void gemm_f64(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
               const double* A, int64_t stride_a, const double* B, int64_t stride_b, double beta, double* C,
               int64_t stride_c, int64_t batch);

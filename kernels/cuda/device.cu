@@ -53,4 +53,9 @@ void fill_zero(int device, void* dst, size_t bytes) {
   MIXLAB_CUDA_CHECK(cudaMemset(dst, 0, bytes));
 }
 
+void synchronize(int device) {
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  MIXLAB_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
 }  // namespace mixlab::cuda

@@ -1,6 +1,7 @@
 // Row-major (batched) GEMM through cuBLAS. cuBLAS is column-major: a row-major
 // C (M,N) is a column-major C^T (N,M), and C^T = op(B)^T op(A)^T, so we call
 // cuBLAS with the operands swapped and the same transpose flags.
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -10,6 +11,8 @@
 namespace mixlab::cuda {
 
 namespace {
+
+std::atomic<bool> g_tf32{false};
 
 cublasHandle_t handle_for(int device) {
   static std::mutex mu;
@@ -29,6 +32,8 @@ void gemm(Fn batched_call, int device, bool trans_a, bool trans_b, int64_t M, in
           const T* A, int64_t stride_a, const T* B, int64_t stride_b, T beta, T* C, int64_t stride_c, int64_t batch) {
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
   cublasHandle_t h = handle_for(device);
+  // TF32 applies to F32 GEMMs only; cuBLAS keeps F64 exact in either mode.
+  MIXLAB_CUBLAS_CHECK(cublasSetMathMode(h, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   const int lda = static_cast<int>(trans_a ? M : K);  // row-major leading dims
   const int ldb = static_cast<int>(trans_b ? K : N);
   MIXLAB_CUBLAS_CHECK(batched_call(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
@@ -38,6 +43,9 @@ void gemm(Fn batched_call, int device, bool trans_a, bool trans_b, int64_t M, in
 }
 
 }  // namespace
+
+void set_tf32(bool on) { g_tf32 = on; }
+bool tf32_enabled() { return g_tf32; }
 
 void gemm_f32(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
               int64_t stride_a, const float* B, int64_t stride_b, float beta, float* C, int64_t stride_c,
