@@ -71,3 +71,11 @@ mixlab_cli_test(bench_decode_models ARGS bench|decode|--config|${PROJECT_SOURCE_
   STDOUT "quick.ini +0.55M +48 \\|" REJECT " -?nan| -?inf")
 mixlab_cli_test(bench_decode_models_too_long ARGS bench|decode|--config|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--contexts|1024 EXIT 2
   STDERR "64 learned positions, fewer than context")
+# --device is checked before any work: an unknown name, or a GPU not visible here.
+mixlab_cli_test(eval_bad_device ARGS eval|no_such_run|--device|gpu EXIT 2
+  STDERR "^mixlab: eval: --device = 'gpu' is not a device .allowed: cpu, cuda, cuda:N.\n$")
+mixlab_cli_test(generate_bad_device ARGS generate|no_such_run|--prompt-tokens|1|--device|cuda:x EXIT 2
+  STDERR "generate: --device = 'cuda:x' is not a device")
+mixlab_cli_test(bench_attention_tf32_on_cpu ARGS bench|attention|--tf32 EXIT 2 STDERR "--tf32 needs --device cuda")
+mixlab_cli_test(bench_train_bad_device ARGS bench|train|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--device|tpu
+  EXIT 2 STDERR "train.device = 'tpu' is not a device")
