@@ -8,6 +8,7 @@
 #include "layers/init.h"
 #include "layers/mixers/registry.h"
 #include "tests/autograd/gradcheck.h"
+#include "tests/cuda_test_util.h"
 #include "tests/layers/param_gradcheck.h"
 
 using namespace mixlab;
@@ -199,6 +200,42 @@ TEST_CASE("conformance: state bytes are consistent with the traits", "[mixers][c
     const int64_t short_ctx = m->state_bytes(1024), long_ctx = m->state_bytes(8192);
     CHECK(short_ctx >= 0);
     CHECK(long_ctx >= short_ctx);  // decode memory never shrinks with context
+  }
+}
+
+TEST_CASE("conformance: every mixer on a GPU equals the CPU (forward, gradients, decoding)", "[mixers][cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  test::allow_unverified_kernels();
+  const Device gpu = Device::cuda();
+  for (const Variant& v : all_variants()) {
+    INFO(v.label());
+    auto cpu_mixer = build(v, 17, DType::F64), gpu_mixer = build(v, 17, DType::F64);
+    randomise(*cpu_mixer);
+    randomise(*gpu_mixer);
+    gpu_mixer->to(gpu);
+    // 37 tokens: more than one attention tile and scan chunk of most variants.
+    const Tensor x = input(DType::F64, kBatch, 37), up = input(DType::F64, kBatch, 37, 5);
+    Tensor cx = x.detach().requires_grad_(true), gx = x.to(gpu).requires_grad_(true);
+    Tensor cy = cpu_mixer->forward(cx), gy = gpu_mixer->forward(gx);
+    REQUIRE(gy.device() == gpu);
+    CHECK(test::relative_difference(gy, cy) < 1e-10);
+    cy.backward(up);
+    gy.backward(up.to(gpu));
+    CHECK(test::relative_difference(gx.grad(), cx.grad()) < 1e-10);
+    const auto cpu_params = cpu_mixer->named_parameters(), gpu_params = gpu_mixer->named_parameters();
+    for (size_t i = 0; i < cpu_params.size(); ++i) {
+      INFO(cpu_params[i].first);
+      if (cpu_params[i].second.grad().defined())
+        CHECK(test::relative_difference(gpu_params[i].second.grad(), cpu_params[i].second.grad()) < 1e-10);
+    }
+    if (!gpu_mixer->traits().has_decode) continue;
+    NoGradGuard no_grad;
+    auto state = gpu_mixer->init_state(kBatch);
+    std::vector<Tensor> pieces{gpu_mixer->prefill(slice(x, 1, 0, 30).to(gpu), *state)};
+    for (int64_t t = 30; t < 37; ++t)
+      pieces.push_back(gpu_mixer->step(slice(x, 1, t, t + 1).reshape({kBatch, kDModel}).to(gpu), *state)
+                           .reshape({kBatch, 1, kDModel}));
+    CHECK(test::relative_difference(concat(pieces, 1), cy) < 1e-10);
   }
 }
 
