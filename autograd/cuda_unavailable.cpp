@@ -221,6 +221,17 @@ MIXLAB_NO_CUDA_FLASH(float)
 MIXLAB_NO_CUDA_FLASH(double)
 #undef MIXLAB_NO_CUDA_FLASH
 
+void to_bf16(int, const float*, uint16_t*, int64_t) { unavailable("cuda::to_bf16"); }
+void flash_attention_forward_bf16(int, const FlashArgs&, const uint16_t*, const uint16_t*, const uint16_t*, float*,
+                                  float*) {
+  unavailable("cuda::flash_attention_forward_bf16");
+}
+void flash_attention_backward_bf16(int, const FlashArgs&, const uint16_t*, const uint16_t*, const uint16_t*,
+                                   const float*, const float*, const float*, const uint16_t*, float*, float*, float*,
+                                   float*) {
+  unavailable("cuda::flash_attention_backward_bf16");
+}
+
 template <typename T>
 void gated_scan_forward(int, const GatedScanArgs&, const T*, const T*, const T*, const T*, const T*, const T*, T*, T*,
                         T*) {

@@ -32,7 +32,7 @@ struct Result {
 };
 
 // Best of `repeat` forward+backward passes; peak memory above the inputs.
-Result run(bool fused, const Tensor& q, const Tensor& k, const Tensor& v, bool causal, int repeat) {
+Result run(bool fused, bool bf16, const Tensor& q, const Tensor& k, const Tensor& v, bool causal, int repeat) {
   const int64_t T = q.size(2);
   const Device device = q.device();
   auto& alloc = CachingAllocator::for_device(device);
@@ -48,7 +48,7 @@ Result run(bool fused, const Tensor& q, const Tensor& k, const Tensor& v, bool c
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
     Tensor out;
     if (fused) {
-      out = flash_attention(qq, kk, vv, {.causal = causal, .window = 0, .scale = scale, .alibi_slopes = {}});
+      out = flash_attention(qq, kk, vv, {.causal = causal, .window = 0, .scale = scale, .alibi_slopes = {}, .bf16 = bf16});
     } else {
       std::vector<double> mask(T * T, 0.0);
       if (causal)
@@ -78,11 +78,12 @@ int run_attention_benchmark(const Args& args) {
                                                       "threads")("quick", "two lengths only")(
       "length", po::value<int64_t>(), "only this sequence length")(
       "device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N")(
-      "tf32", "cuBLAS F32 GEMMs (the plain path, the peak) on TF32 tensor cores");
+      "tf32", "cuBLAS F32 GEMMs (the plain path, the peak) on TF32 tensor cores")(
+      "bf16", "the fused kernel's BF16 tensor-core form (inputs rounded to BF16, FP32 accumulation; GPU)");
   po::variables_map vm;
   parse_args("bench attention", args, options, nullptr, vm);
   if (vm.count("help")) {
-    std::printf("usage: mixlab bench attention [--threads N] [--quick] [--length T] [--device cpu|cuda] [--tf32]\n");
+    std::printf("usage: mixlab bench attention [--threads N] [--quick] [--length T] [--device cpu|cuda] [--tf32] [--bf16]\n");
     return 0;
   }
   const int threads = vm["threads"].as<int>();
@@ -90,6 +91,8 @@ int run_attention_benchmark(const Args& args) {
   const Device device = cli_device("bench attention", vm);
   const bool gpu = device.is_cuda();
   if (vm.count("tf32") && !gpu) throw UsageError("bench attention: --tf32 needs --device cuda");
+  if (vm.count("bf16") && !gpu) throw UsageError("bench attention: --bf16 needs --device cuda");
+  const bool bf16 = vm.count("bf16") > 0;
   std::vector<int64_t> lengths = gpu ? (vm.count("quick") ? std::vector<int64_t>{512, 2048}
                                                           : std::vector<int64_t>{512, 1024, 2048, 4096, 8192, 16384})
                                      : (vm.count("quick") ? std::vector<int64_t>{256, 1024}
@@ -107,9 +110,10 @@ int run_attention_benchmark(const Args& args) {
   double peak = 0;
   if (gpu) {
     peak = 1e3 * measure_gpu_gemm_tflops(device);
-    std::printf("mixlab bench attention: FP32 forward+backward on %s, B·T = 16k tokens, H·d = 2048; "
+    std::printf("mixlab bench attention: %s forward+backward on %s, B·T = 16k tokens, H·d = 2048; "
                 "peak = 4096³ cuBLAS %s GEMM, %.1f TFLOP/s\n",
-                device.str().c_str(), cuda::tf32_enabled() ? "TF32" : "F32", peak / 1e3);
+                bf16 ? "fused BF16 (tensor cores) vs plain FP32" : "FP32", device.str().c_str(),
+                cuda::tf32_enabled() ? "TF32" : "F32", peak / 1e3);
   } else {
     peak = measure_peak_flops(threads, 0.3).gflops;
     std::printf("mixlab bench attention: FP32 forward+backward, B·H = 4 (B 1, H 4), %d threads, peak %.1f GFLOP/s\n",
@@ -127,14 +131,14 @@ int run_attention_benchmark(const Args& args) {
         const double flops = 4.0 * B * H * T * T * d * 3.5 * (causal ? 0.5 : 1.0);
         // Best of 2 at least: the first pass also pays first-touch allocations.
         const int repeat = gpu ? 3 : T <= 1024 ? 3 : T <= 4096 ? 2 : 1;
-        const Result f = run(true, q, k, v, causal, repeat);
+        const Result f = run(true, bf16, q, k, v, causal, repeat);
         const double forward_flops = flops / 3.5;
         std::printf("%6lld %4lld %7s | %8.1f %5.1f%% | %10.1f %9.1f %6.1f%% %10.1f |", static_cast<long long>(T),
                     static_cast<long long>(d), causal ? "yes" : "no", forward_flops / f.forward_seconds / 1e9,
                     100.0 * forward_flops / f.forward_seconds / 1e9 / peak, 1e3 * f.seconds,
                     flops / f.seconds / 1e9, 100.0 * flops / f.seconds / 1e9 / peak, f.peak_mib);
         if (T <= 4096) {
-          const Result p = run(false, q, k, v, causal, repeat);
+          const Result p = run(false, false, q, k, v, causal, repeat);
           std::printf(" %10.1f %9.1f %10.1f\n", 1e3 * p.seconds, flops / p.seconds / 1e9, p.peak_mib);
         } else {  // the T×T scores, their softmax and gradients: several B·H·T² floats
           std::printf(" %10s %9s %10s (needs > %.0f MiB of scores)\n", "-", "-", "-",

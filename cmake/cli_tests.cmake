@@ -79,3 +79,6 @@ mixlab_cli_test(generate_bad_device ARGS generate|no_such_run|--prompt-tokens|1|
 mixlab_cli_test(bench_attention_tf32_on_cpu ARGS bench|attention|--tf32 EXIT 2 STDERR "--tf32 needs --device cuda")
 mixlab_cli_test(bench_train_bad_device ARGS bench|train|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--device|tpu
   EXIT 2 STDERR "train.device = 'tpu' is not a device")
+mixlab_cli_test(train_bf16_attention_on_cpu ARGS train|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--mha.kernel=fused_bf16
+  EXIT 2 STDERR "mha.kernel = fused_bf16 needs train.device = cuda")
+mixlab_cli_test(bench_attention_bf16_on_cpu ARGS bench|attention|--bf16 EXIT 2 STDERR "--bf16 needs --device cuda")

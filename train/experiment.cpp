@@ -106,6 +106,12 @@ Experiment Experiment::from_options(const po::variables_map& vm, bool check_mode
   ex.dataset = std::make_shared<const Dataset>(make_dataset(ex.task, vm));
   ex.model = ModelConfig::from_options(vm);
   ex.train = TrainConfig::from_options(vm);
+  // The BF16 attention kernel exists on CUDA only: refuse a CPU run now, not at its first forward.
+  for (const std::string& mixer : ex.model.pattern) {
+    const auto kernel = vm.find(mixer + ".kernel");
+    MIXLAB_CHECK(kernel == vm.end() || ex.train.device.is_cuda() || kernel->second.as<std::string>() != "fused_bf16",
+                 mixer, ".kernel = fused_bf16 needs train.device = cuda (the BF16 tensor-core kernel is GPU-only)");
+  }
   if (check_model) ex.build_model();  // mixer options and model/task consistency fail now, not mid-run
   return ex;
 }

@@ -27,6 +27,8 @@ void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, c
   MIXLAB_CHECK(q.size(3) <= 1024, "flash_attention: head dim ", q.size(3), " exceeds 1024");
   MIXLAB_CHECK(q.device().is_cpu() || q.size(3) <= cuda::kFlashMaxHeadDim, "flash_attention: head dim ", q.size(3),
                " exceeds the CUDA kernel's ", cuda::kFlashMaxHeadDim, " (run on the CPU)");
+  MIXLAB_CHECK(!mask.bf16 || (q.device().is_cuda() && q.dtype() == DType::F32), "flash_attention: the BF16 kernel ",
+               "runs on CUDA with f32 inputs, got ", q.describe(), " (use the F32 kernel, or move to a GPU)");
   MIXLAB_CHECK(mask.alibi_slopes.empty() || static_cast<int64_t>(mask.alibi_slopes.size()) == q.size(1),
                "flash_attention: ", mask.alibi_slopes.size(), " ALiBi slopes for ", q.size(1), " heads");
   MIXLAB_CHECK(!mask.causal || q.size(2) <= n_keys, "flash_attention: causal with more queries (", q.size(2),
@@ -56,6 +58,47 @@ cuda::FlashArgs cuda_args(const cpu::FlashAttentionShape& s, const cpu::FlashAtt
     slopes = Tensor::from_vector(m.alibi_slopes, {s.H}, DType::F64, device);
   return {s.B,      s.H,      s.Hkv,   s.Tq, s.Tk, s.d, s.key_rows(), m.causal, m.window, m.scale,
           slopes.defined() ? slopes.data<double>() : nullptr};
+}
+
+// A BF16 copy of an F32 CUDA tensor for the tensor-core kernel, held in an I64
+// tensor as raw storage (mixlab has no BF16 dtype; only these kernels read it).
+Tensor bf16_bits(const Tensor& x) {
+  Tensor bits = Tensor::empty({(x.numel() + 3) / 4}, DType::I64, x.device());
+  cuda::to_bf16(x.device().index, x.data<float>(), static_cast<uint16_t*>(bits.raw()), x.numel());
+  return bits;
+}
+const uint16_t* bits(const Tensor& packed) { return static_cast<const uint16_t*>(packed.raw()); }
+
+// The BF16 inputs of one call, kept for its backward.
+struct Bf16Inputs {
+  Tensor q, k, v;
+};
+
+Attended attend_bf16(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Bf16Inputs& in,
+                     const Tensor& q) {
+  cuda::require_verified("attention", "flash_attention (bf16)");
+  Attended a{Tensor::empty(q.shape(), q.dtype(), q.device()),
+             Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device())};
+  Tensor slopes;
+  const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
+  cuda::flash_attention_forward_bf16(q.device().index, args, bits(in.q), bits(in.k), bits(in.v), a.out.data<float>(),
+                                     a.lse.data<float>());
+  count_flops(shape, m);
+  return a;
+}
+
+std::vector<Tensor> attend_backward_bf16(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m,
+                                         const Bf16Inputs& in, const Tensor& q, const Tensor& k, const Tensor& out,
+                                         const Tensor& lse, const Tensor& g) {
+  Tensor dq = Tensor::empty(q.shape(), q.dtype(), q.device());
+  Tensor dk = Tensor::empty(k.shape(), k.dtype(), k.device());
+  Tensor dv = Tensor::empty(k.shape(), k.dtype(), k.device());
+  Tensor slopes, row_dot = Tensor::empty(lse.shape(), lse.dtype(), lse.device()), g_bits = bf16_bits(g);
+  const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
+  cuda::flash_attention_backward_bf16(q.device().index, args, bits(in.q), bits(in.k), bits(in.v), out.data<float>(),
+                                      lse.data<float>(), g.data<float>(), bits(g_bits), dq.data<float>(),
+                                      dk.data<float>(), dv.data<float>(), row_dot.data<float>());
+  return {dq, dk, dv};
 }
 
 Attended attend(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Tensor& q,
@@ -115,6 +158,16 @@ Tensor flash_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
   check_attention_inputs(q, k, v, mask, k.defined() ? k.size(2) : 0);
   const cpu::FlashAttentionShape shape{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
   const cpu::FlashAttentionMask m{mask.causal, mask.window, mask.scale, mask.alibi_slopes};
+  if (mask.bf16) {
+    const Bf16Inputs in{bf16_bits(q), bf16_bits(k), bf16_bits(v)};
+    auto [out, lse] = attend_bf16(shape, m, in, q);
+    if (needs_grad({q, k, v})) {
+      Tensor sq = saved(q), sk = saved(k), so = saved(out);
+      record("flash_attention", out, {q, k, v},
+             [=](const Tensor& g) { return attend_backward_bf16(shape, m, in, sq, sk, so, lse, g); });
+    }
+    return out;
+  }
   auto [out, lse] = attend(shape, m, q, k, v);
   if (needs_grad({q, k, v})) {
     Tensor sq = saved(q), sk = saved(k), sv = saved(v), so = saved(out);
@@ -132,7 +185,12 @@ Tensor flash_attention_cached(const Tensor& q, const Tensor& k, const Tensor& v,
   MIXLAB_CHECK(!needs_grad({q, k, v}), "flash_attention_cached: decoding has no gradient; run it under NoGradGuard");
   cpu::FlashAttentionShape shape{q.size(0), q.size(1), k.size(1), q.size(2), n_keys, q.size(3)};
   shape.kv_rows = k.size(2);
-  return attend(shape, {mask.causal, mask.window, mask.scale, mask.alibi_slopes}, q, k, v).out;
+  const cpu::FlashAttentionMask m{mask.causal, mask.window, mask.scale, mask.alibi_slopes};
+  if (mask.bf16) {
+    // The cache's spare rows are converted too: the kernel reads rows by kv_rows.
+    return attend_bf16(shape, m, {bf16_bits(q), bf16_bits(k), bf16_bits(v)}, q).out;
+  }
+  return attend(shape, m, q, k, v).out;
 }
 
 }  // namespace mixlab

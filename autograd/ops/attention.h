@@ -12,6 +12,9 @@ struct AttentionMaskSpec {
   int64_t window = 0;                // and i + (Tk - Tq) - j < window; 0 = none
   double scale = 1.0;                // on q·k
   std::vector<double> alibi_slopes;  // one per query head; empty = none
+  // CUDA, F32 tensors: q, k, v (and the backward's dO) rounded to BF16 for the
+  // tensor-core kernel, FP32 accumulation and F32 results. Refused on the CPU.
+  bool bf16 = false;
 };
 
 // q (B,H,Tq,d), k and v (B,Hkv,Tk,d) with H a multiple of Hkv -> (B,H,Tq,d).

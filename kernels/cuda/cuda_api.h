@@ -176,6 +176,17 @@ template <typename T>
 void flash_attention_backward(int device, const FlashArgs& a, const T* q, const T* k, const T* v, const T* o,
                               const T* lse, const T* dout, T* dq, T* dk, T* dv, T* row_dot);
 
+// The same with BF16 inputs on tensor cores (WMMA, FP32 accumulation; sm_80
+// or newer, d <= 128): q, k, v and the backward's dout_bf16 hold BF16 bit
+// patterns; o, lse, dout and the gradients are FP32. to_bf16 rounds FP32 to
+// BF16 (to nearest even).
+void to_bf16(int device, const float* x, uint16_t* y, int64_t n);
+void flash_attention_forward_bf16(int device, const FlashArgs& a, const uint16_t* q, const uint16_t* k,
+                                  const uint16_t* v, float* o, float* lse);
+void flash_attention_backward_bf16(int device, const FlashArgs& a, const uint16_t* q, const uint16_t* k,
+                                   const uint16_t* v, const float* o, const float* lse, const float* dout,
+                                   const uint16_t* dout_bf16, float* dq, float* dk, float* dv, float* row_dot);
+
 // The gated linear recurrence, as kernels/cpu/gated_scan.h (same layout and
 // math), in its recurrent form (one block per (batch, head)). The forward
 // saves the state entering every `chunk` tokens in chunk_states (B, H,

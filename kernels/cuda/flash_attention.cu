@@ -15,16 +15,25 @@
 // dQ. Both recompute the scores; FA2 instead adds dQ with atomics in one pass.
 //
 // Head dims up to 128 (templates for 32, 64 and 128 columns; a smaller d is
-// zero-padded). FP32 and FP64 on CUDA cores.
+// zero-padded). FP32 and FP64 on CUDA cores; the BF16 tensor-core form is
+// flash_attention_bf16.cu.
 #include <cfloat>
 #include <cmath>
 
 #include "kernels/cuda/cuda_api.h"
+#include "kernels/cuda/flash_common.cuh"
 #include "kernels/cuda/launch.cuh"
 
 namespace mixlab::cuda {
 
 namespace {
+
+using flash::alibi;
+using flash::key_range;
+using flash::query_range;
+using flash::visible;
+using flash::warp_max;
+using flash::warp_sum;
 
 constexpr int kTileRows = 32;  // query rows per block, keys per tile
 constexpr int kWarps = 4;
@@ -32,46 +41,8 @@ constexpr int kRowsPerWarp = kTileRows / kWarps;
 constexpr int kBlockThreads = kWarps * 32;
 
 template <typename T>
-__device__ inline T warp_max(T x) {
-  for (int o = 16; o > 0; o >>= 1) x = max(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
-template <typename T>
-__device__ inline T warp_sum(T x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
-
-template <typename T>
 __device__ inline T neg_infinity() {
   return -static_cast<T>(INFINITY);
-}
-
-// The mask and ALiBi bias of query row i against key j (FlashAttentionMask's
-// rules): returns false where the key is hidden, else subtracts the bias.
-__device__ inline bool visible(const FlashArgs& a, int64_t i, int64_t j) {
-  if (i >= a.Tq || j >= a.Tk) return false;
-  const int64_t pos = i + a.Tk - a.Tq;
-  if (a.causal && j > pos) return false;
-  if (a.window > 0 && pos - j >= a.window) return false;
-  return true;
-}
-__device__ inline double alibi(const FlashArgs& a, int64_t h, int64_t i, int64_t j) {
-  return a.slopes ? a.slopes[h] * static_cast<double>(i + a.Tk - a.Tq - j) : 0.0;
-}
-
-// Keys [lo, hi) any query of rows [i0, i1) may see.
-__device__ inline void key_range(const FlashArgs& a, int64_t i0, int64_t i1, int64_t* lo, int64_t* hi) {
-  const int64_t offset = a.Tk - a.Tq;
-  *hi = a.causal ? min(a.Tk, i1 + offset) : a.Tk;
-  *lo = a.window > 0 ? max(int64_t(0), i0 + offset - a.window + 1) : 0;
-}
-
-// Queries [lo, hi) that may see any key of [j0, j1).
-__device__ inline void query_range(const FlashArgs& a, int64_t j0, int64_t j1, int64_t* lo, int64_t* hi) {
-  const int64_t offset = a.Tk - a.Tq;
-  *lo = a.causal ? max(int64_t(0), j0 - offset) : 0;
-  *hi = a.window > 0 ? min(a.Tq, j1 - 1 + a.window - offset) : a.Tq;
 }
 
 // rows × D tile of a (rows_total, d) matrix starting at row r0, zero outside.
@@ -174,19 +145,6 @@ __global__ void __launch_bounds__(kBlockThreads)
     for (int c = 0; c < kCols; ++c)
       if (lane + 32 * c < a.d) O[lane + 32 * c] = acc[rr][c] * inv;
     if (lane == 0) lse[(b * a.H + h) * a.Tq + i] = row_max[rr] + log(row_sum[rr]);
-  }
-}
-
-// D_i = <dO_i, O_i>, one warp per row.
-template <typename T>
-__global__ void row_dot_kernel(const T* dout, const T* o, T* D, int64_t rows, int64_t d) {
-  const int lane = threadIdx.x % 32;
-  for (int64_t r = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; r < rows;
-       r += int64_t(gridDim.x) * blockDim.x / 32) {
-    T acc = T(0);
-    for (int64_t x = lane; x < d; x += 32) acc += dout[r * d + x] * o[r * d + x];
-    acc = warp_sum(acc);
-    if (lane == 0) D[r] = acc;
   }
 }
 
@@ -434,7 +392,7 @@ void flash_attention_backward(int device, const FlashArgs& a, const T* q, const 
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
   if (a.Tq == 0 || a.Tk == 0) return;
   const int64_t rows = a.B * a.H * a.Tq;
-  row_dot_kernel<<<blocks_for(rows * 32), kThreads>>>(dout, o, row_dot, rows, a.d);
+  flash::row_dot_kernel<T><<<blocks_for(rows * 32), kThreads>>>(dout, o, row_dot, rows, a.d);
   check_launch("flash_attention_backward (row dot)");
   const dim3 key_grid(static_cast<unsigned>(tiles(a.Tk)), static_cast<unsigned>(a.B * a.Hkv));
   MIXLAB_FLASH_LAUNCH(dkdv_kernel, dkdv_smem, key_grid, a, q, k, v, lse, row_dot, dout, dk, dv);

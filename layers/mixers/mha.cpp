@@ -43,13 +43,14 @@ struct AttentionOptions {
   std::string positions = "none";  // none | rope | alibi
   Rope rope;
   bool fused = true;  // the flash kernel; false = the plain composition (O(T²) scores)
+  bool bf16 = false;  // the flash kernel's BF16 tensor-core form (CUDA only)
 };
 
 class MultiHeadAttention : public SequenceMixer {
  public:
   MultiHeadAttention(const MixerContext& ctx, const AttentionOptions& o, Generator& gen)
       : name_(o.name), d_model_(ctx.d_model), n_heads_(o.n_heads), n_kv_heads_(o.n_kv_heads > 0 ? o.n_kv_heads : o.n_heads),
-        head_dim_(o.n_heads > 0 ? ctx.d_model / o.n_heads : 0), window_(o.window), fused_(o.fused) {
+        head_dim_(o.n_heads > 0 ? ctx.d_model / o.n_heads : 0), window_(o.window), fused_(o.fused), bf16_(o.bf16) {
     const int64_t n_heads = o.n_heads, n_kv_heads = o.n_kv_heads;
     const bool bias = o.bias;
     MIXLAB_CHECK(n_heads > 0 && ctx.d_model % n_heads == 0, name_, ".n_heads: d_model ", ctx.d_model,
@@ -79,7 +80,7 @@ class MultiHeadAttention : public SequenceMixer {
     Tensor v = heads(v_proj_->forward(x), B, T, n_kv_heads_);
     Tensor o;  // (B,H,T,d)
     if (fused_) {
-      o = flash_attention(q, k, v, {.causal = true, .window = window_, .scale = scale(), .alibi_slopes = slopes_});
+      o = flash_attention(q, k, v, attention_spec());
     } else {
       Tensor scores =
           add(mul(matmul(q, query_heads(k), false, true), scale()), causal_mask(T, x.dtype(), x.device()));
@@ -105,8 +106,7 @@ class MultiHeadAttention : public SequenceMixer {
     Tensor k = rotate(heads(k_proj_->forward(x), B, T, n_kv_heads_), pos);
     Tensor v = heads(v_proj_->forward(x), B, T, n_kv_heads_);
     cache.kv.append(k, v);
-    Tensor o = flash_attention_cached(q, cache.kv.keys(), cache.kv.values(), cache.kv.length(),
-                                      {.causal = true, .window = window_, .scale = scale(), .alibi_slopes = slopes_});
+    Tensor o = flash_attention_cached(q, cache.kv.keys(), cache.kv.values(), cache.kv.length(), attention_spec());
     cache.position += T;
     return out_proj_->forward(permute(o, {0, 2, 1, 3}).reshape({B, T, d_model_}));
   }
@@ -188,6 +188,9 @@ class MultiHeadAttention : public SequenceMixer {
     return index_select(kv, 1, kv_index_);
   }
   double scale() const { return 1.0 / std::sqrt(static_cast<double>(head_dim_)); }
+  AttentionMaskSpec attention_spec() const {
+    return {.causal = true, .window = window_, .scale = scale(), .alibi_slopes = slopes_, .bf16 = bf16_};
+  }
   // (B, h, T, d) at positions first.. -> RoPE-rotated (unchanged without rope)
   Tensor rotate(const Tensor& x, int64_t first) const { return rope_ ? rope_->apply(x, first) : x; }
 
@@ -206,7 +209,7 @@ class MultiHeadAttention : public SequenceMixer {
 
   std::string name_;
   int64_t d_model_, n_heads_, n_kv_heads_, head_dim_, window_;
-  bool fused_;
+  bool fused_, bf16_;
   std::optional<Rope> rope_;    // set with positions = rope
   std::vector<double> slopes_;  // ALiBi slopes, with positions = alibi
   mutable Tensor kv_index_;  // i64 (H): the KV head of each query head
@@ -235,7 +238,8 @@ void add_attention_options(po::options_description& o, const std::string& name, 
       (name + ".rope_original_length").c_str(), po::value<int64_t>()->default_value(2048),
       "yarn: the context length the model was trained at")(
       (name + ".kernel").c_str(), po::value<std::string>()->default_value("fused"),
-      "fused (tiled online-softmax kernel, O(T) memory) | plain (composition of ops, T×T scores)");
+      "fused (tiled online-softmax kernel, O(T) memory) | fused_bf16 (the same on BF16 tensor cores, FP32 "
+      "accumulation; CUDA only) | plain (composition of ops, T×T scores)");
   if (windowed)
     o.add_options()((name + ".window").c_str(), po::value<int64_t>()->default_value(16),
                     "keys each query sees: itself and the W-1 before it");
@@ -251,9 +255,10 @@ AttentionOptions read_attention_options(const po::variables_map& vm, const std::
   MIXLAB_CHECK(o.positions == "none" || o.positions == "rope" || o.positions == "alibi", name, ".positions = '",
                o.positions, "' is not allowed (allowed: none, rope, alibi)");
   const std::string kernel = option<std::string>(vm, name + ".kernel");
-  MIXLAB_CHECK(kernel == "fused" || kernel == "plain", name, ".kernel = '", kernel,
-               "' is not allowed (allowed: fused, plain)");
-  o.fused = kernel == "fused";
+  MIXLAB_CHECK(kernel == "fused" || kernel == "fused_bf16" || kernel == "plain", name, ".kernel = '", kernel,
+               "' is not allowed (allowed: fused, fused_bf16, plain)");
+  o.fused = kernel != "plain";
+  o.bf16 = kernel == "fused_bf16";
   o.rope.base = option<double>(vm, name + ".rope_base");
   o.rope.factor = option<double>(vm, name + ".rope_factor");
   o.rope.original_length = option<int64_t>(vm, name + ".rope_original_length");

@@ -107,3 +107,10 @@ TEST_CASE("flash_attention: bad shapes are refused", "[ops][attention][errors]")
                                       Tensor::zeros({1, 1, 4, 1100}), {}),
                       Catch::Contains("exceeds 1024"));
 }
+
+TEST_CASE("flash_attention: the BF16 kernel is refused on the CPU with one line naming what runs", "[attention]") {
+  Tensor q = Tensor::zeros({1, 1, 4, 8});
+  AttentionMaskSpec spec;
+  spec.bf16 = true;
+  REQUIRE_THROWS_WITH(flash_attention(q, q, q, spec), Catch::Contains("BF16 kernel runs on CUDA with f32 inputs"));
+}

@@ -5,6 +5,7 @@
 // queries than keys, and a decode step over a cache with spare rows.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 
 #include "autograd/ops.h"
 #include "tests/cuda_test_util.h"
@@ -20,6 +21,20 @@ struct Case {
   int64_t window;
   bool alibi;
 };
+
+// x rounded to the nearest BF16 value (ties to even), as cuda::to_bf16 does.
+Tensor round_to_bf16(const Tensor& x) {
+  std::vector<double> v = x.to_vector();
+  for (double& e : v) {
+    float f = static_cast<float>(e);
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    std::memcpy(&f, &u, 4);
+    e = f;
+  }
+  return Tensor::from_vector(v, x.shape(), x.dtype(), x.device());
+}
 
 std::vector<double> slopes(int64_t H) {
   std::vector<double> s;
@@ -87,4 +102,40 @@ TEST_CASE("cuda: flash attention refuses head dims above the kernel's, naming th
   Tensor q = Tensor::zeros({1, 1, 4, 192}, DType::F32, Device::cuda());
   REQUIRE_THROWS_WITH(flash_attention(q, q, q, AttentionMaskSpec{}), Catch::Contains("head dim 192") &&
                                                                          Catch::Contains("128"));
+}
+
+TEST_CASE("cuda: the BF16 tensor-core attention equals the F32 kernel on BF16-rounded inputs", "[cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  test::allow_unverified_kernels();
+  const Device gpu = Device::cuda();
+  Generator gen(31);
+  // T not a multiple of the 64-row tile, T = 1, d below, at and between 64 and 128, GQA, windows, ALiBi.
+  const std::vector<Case> cases = {
+      {1, 1, 1, 1, 1, 64, true, 0, false},      {2, 4, 4, 65, 65, 64, true, 0, false},
+      {1, 4, 2, 130, 130, 128, true, 0, true},  {1, 2, 1, 100, 100, 32, false, 0, false},
+      {1, 2, 2, 77, 77, 80, true, 20, false},   {1, 2, 2, 40, 200, 128, true, 0, false}};
+  for (const Case& c : cases) {
+    INFO("B " << c.B << " H " << c.H << " Hkv " << c.Hkv << " Tq " << c.Tq << " Tk " << c.Tk << " d " << c.d
+              << (c.causal ? " causal" : " full") << " window " << c.window << (c.alibi ? " alibi" : ""));
+    AttentionMaskSpec mask{c.causal, c.window, 1.0 / std::sqrt(static_cast<double>(c.d)),
+                           c.alibi ? slopes(c.H) : std::vector<double>{}};
+    Tensor q = round_to_bf16(Tensor::randn({c.B, c.H, c.Tq, c.d}, gen)),
+           k = round_to_bf16(Tensor::randn({c.B, c.Hkv, c.Tk, c.d}, gen)),
+           v = round_to_bf16(Tensor::randn({c.B, c.Hkv, c.Tk, c.d}, gen));
+    Tensor up = round_to_bf16(Tensor::randn({c.B, c.H, c.Tq, c.d}, gen));
+    auto leaf = [](const Tensor& t, Device d) { return t.to(d).requires_grad_(true); };
+    Tensor cq = leaf(q, Device::cpu()), ck = leaf(k, Device::cpu()), cv = leaf(v, Device::cpu());
+    Tensor gq = leaf(q, gpu), gk = leaf(k, gpu), gv = leaf(v, gpu);
+    Tensor cy = flash_attention(cq, ck, cv, mask);
+    AttentionMaskSpec bf16_mask = mask;
+    bf16_mask.bf16 = true;
+    Tensor gy = flash_attention(gq, gk, gv, bf16_mask);
+    // The probabilities (and dS) are rounded to BF16 inside: errors of a few 2^-9.
+    CHECK(test::relative_difference(gy, cy) <= 1e-2);
+    cy.backward(up);
+    gy.backward(up.to(gpu));
+    CHECK(test::relative_difference(gq.grad(), cq.grad()) <= 2e-2);
+    CHECK(test::relative_difference(gk.grad(), ck.grad()) <= 2e-2);
+    CHECK(test::relative_difference(gv.grad(), cv.grad()) <= 2e-2);
+  }
 }

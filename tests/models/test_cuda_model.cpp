@@ -26,7 +26,7 @@ std::string quick_ini() { return std::string(MIXLAB_SOURCE_DIR) + "/experiments/
 TEST_CASE("cuda: the quick MQAR model's forward and backward on a GPU equal the CPU's", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
   test::allow_unverified_kernels();
-  for (const std::string kernel : {"flash", "plain"}) {
+  for (const std::string kernel : {"fused", "plain"}) {
     INFO("mha.kernel = " << kernel);
     const Experiment ex = Experiment::load(quick_ini(), {"--mha.kernel=" + kernel, "--model.embed_dropout=0"});
     std::unique_ptr<LanguageModel> cpu_model = ex.build_model(), gpu_model = ex.build_model();
