@@ -5,7 +5,7 @@
 #      scripts/gpu-bundle.sh, for machines without mixlab's Debian packages),
 #      else built here into build-cuda/ for the GPU present;
 #   2. every [cuda] test, with the not-yet-verified kernel families enabled;
-#   3. the GPU benchmarks: fused vs cuBLAS-based attention (FP32, TF32), and
+#   3. the GPU benchmarks: fused (FP32 and BF16) vs cuBLAS-based attention, and
 #      training tokens/s of the quick MQAR config and of a larger one
 #      (d_model 512, T 1024) on the GPU and on this machine's CPU.
 # Writes gpu-check-report.md ($OUT/gpu-check-report.md when $OUT is set) and
@@ -93,7 +93,7 @@ run_bench() {  # a title, a time limit in seconds, the mixlab arguments
   echo '```' >> "$bench"
 }
 run_bench "fused vs plain attention, FP32 (mixlab bench attention --device cuda)" 150 bench attention --device cuda
-run_bench "the same with TF32 cuBLAS GEMMs (plain path and peak)" 60 bench attention --device cuda --quick --tf32
+run_bench "fused BF16 on tensor cores vs plain FP32 (--bf16)" 150 bench attention --device cuda --bf16
 for config in experiments/mqar/quick.ini experiments/bench/mqar_l1024_d512.ini; do
   run_bench "training, GPU: $config" 60 bench train "$config" --device cuda --steps 30
   run_bench "training, GPU with TF32: $config" 60 bench train "$config" --device cuda --steps 30 --train.tf32=true
