@@ -54,6 +54,32 @@ __device__ inline void load_tile(T* tile, const T* src, int64_t r0, int64_t rows
   }
 }
 
+// out[r] = Σ_x rows[(warp·8 + r), x] · lane_rows[lane, x] for the warp's 8
+// rows of `rows` against this lane's row of `lane_rows` (both (32, D + 1)
+// tiles): the score-like products every kernel here builds.
+template <typename T, int D>
+__device__ inline void warp_rows_dot_lane(const T* rows, const T* lane_rows, T (&out)[kRowsPerWarp]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) out[r] = T(0);
+  for (int x = 0; x < D; ++x) {
+    const T lx = lane_rows[lane * (D + 1) + x];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) out[r] += rows[(warp * kRowsPerWarp + r) * (D + 1) + x] * lx;
+  }
+}
+
+// The log-sum-exp and D of the query tile's rows i0.. (0 past Tq).
+template <typename T>
+__device__ inline void load_row_stats(T* lse_s, T* D_s, const T* lse, const T* Drow, int64_t head, int64_t i0,
+                                      int64_t Tq) {
+  if (threadIdx.x < kTileRows) {
+    const int64_t i = i0 + threadIdx.x;
+    lse_s[threadIdx.x] = i < Tq ? lse[head + i] : T(0);
+    D_s[threadIdx.x] = i < Tq ? Drow[head + i] : T(0);
+  }
+}
+
 template <typename T, int D>
 constexpr size_t forward_smem() {
   return sizeof(T) * (3 * kTileRows * (D + 1) + kTileRows * (kTileRows + 1));
@@ -96,13 +122,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     __syncthreads();
 
     T s[kRowsPerWarp];
-#pragma unroll
-    for (int rr = 0; rr < kRowsPerWarp; ++rr) s[rr] = T(0);
-    for (int x = 0; x < D; ++x) {
-      const T kx = Ks[lane * (D + 1) + x];
-#pragma unroll
-      for (int rr = 0; rr < kRowsPerWarp; ++rr) s[rr] += Qs[(warp * kRowsPerWarp + rr) * (D + 1) + x] * kx;
-    }
+    warp_rows_dot_lane<T, D>(Qs, Ks, s);
     const int64_t j = j0 + lane;
 #pragma unroll
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
@@ -191,25 +211,12 @@ __global__ void __launch_bounds__(kBlockThreads)
       __syncthreads();  // the previous query tile is consumed (and K, V are loaded)
       load_tile<T, D>(Qs, q + head * a.d, i0, a.Tq, a.d);
       load_tile<T, D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
-      if (threadIdx.x < kTileRows) {
-        const int64_t i = i0 + threadIdx.x;
-        lse_s[threadIdx.x] = i < a.Tq ? lse[head + i] : T(0);
-        D_s[threadIdx.x] = i < a.Tq ? Drow[head + i] : T(0);
-      }
+      load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq);
       __syncthreads();
 
       T s[kRowsPerWarp], dp[kRowsPerWarp];
-#pragma unroll
-      for (int kk = 0; kk < kRowsPerWarp; ++kk) s[kk] = dp[kk] = T(0);
-      for (int x = 0; x < D; ++x) {
-        const T qx = Qs[lane * (D + 1) + x], dox = dOs[lane * (D + 1) + x];
-#pragma unroll
-        for (int kk = 0; kk < kRowsPerWarp; ++kk) {
-          const int key = warp * kRowsPerWarp + kk;
-          s[kk] += Ks[key * (D + 1) + x] * qx;
-          dp[kk] += Vs[key * (D + 1) + x] * dox;
-        }
-      }
+      warp_rows_dot_lane<T, D>(Ks, Qs, s);   // the warp's keys against this lane's query
+      warp_rows_dot_lane<T, D>(Vs, dOs, dp);
       const int64_t i = i0 + lane;
 #pragma unroll
       for (int kk = 0; kk < kRowsPerWarp; ++kk) {
@@ -283,11 +290,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   const T scale = static_cast<T>(a.scale);
   load_tile<T, D>(Qs, q + head * a.d, i0, a.Tq, a.d);
   load_tile<T, D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
-  if (threadIdx.x < kTileRows) {
-    const int64_t i = i0 + threadIdx.x;
-    lse_s[threadIdx.x] = i < a.Tq ? lse[head + i] : T(0);
-    D_s[threadIdx.x] = i < a.Tq ? Drow[head + i] : T(0);
-  }
+  load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq);
 
   T dQ[kRowsPerWarp][kCols];
 #pragma unroll
@@ -304,17 +307,8 @@ __global__ void __launch_bounds__(kBlockThreads)
     __syncthreads();
 
     T s[kRowsPerWarp], dp[kRowsPerWarp];
-#pragma unroll
-    for (int rr = 0; rr < kRowsPerWarp; ++rr) s[rr] = dp[rr] = T(0);
-    for (int x = 0; x < D; ++x) {
-      const T kx = Ks[lane * (D + 1) + x], vx = Vs[lane * (D + 1) + x];
-#pragma unroll
-      for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-        const int r = warp * kRowsPerWarp + rr;
-        s[rr] += Qs[r * (D + 1) + x] * kx;
-        dp[rr] += dOs[r * (D + 1) + x] * vx;
-      }
-    }
+    warp_rows_dot_lane<T, D>(Qs, Ks, s);  // the warp's queries against this lane's key
+    warp_rows_dot_lane<T, D>(dOs, Vs, dp);
     const int64_t j = j0 + lane;
 #pragma unroll
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
