@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(kScanThreads)
   const int64_t bh = blockIdx.x, h = bh % s.H, N = (s.T + s.chunk - 1) / s.chunk;
   const HeadOffsets off = head_offsets(s, bh);
   const int64_t head_qk = bh * s.T * s.dk;  // this head's rows in head_dq / head_dk
-  T* my_replay = replay + bh * s.chunk * s.dk * s.dv;
+  T* my_replay = replay + bh * min(s.chunk, s.T) * s.dk * s.dv;  // the scratch holds min(chunk, T) states per head
 
   for (int64_t e = threadIdx.x; e < s.dk * s.dv; e += blockDim.x) dS[(e / s.dv) * L.ld + e % s.dv] = T(0);
   for (int64_t i = threadIdx.x; i < s.dk; i += blockDim.x) {
