@@ -126,8 +126,9 @@ TEST_CASE("training: bad configs are refused before a run directory exists", "[t
   refused({"--no.such_key=1"}, "no.such_key");
   refused({"--task.name=nope"}, "nope");
   refused({"--train.batch_size=abc"}, "train.batch_size");
-  refused({"--train.device=tpu"}, "train.device");
-  if (!cuda_available()) refused({"--train.device=cuda"}, "train.device = cuda: no CUDA device");
+  if (!cuda_available()) refused({"--train.device=cuda"}, "train.device = cuda: no such CUDA device is visible here");
+  refused({"--train.device=tpu"}, "train.device = 'tpu' is not a device (allowed: cpu, cuda, cuda:N)");
+  refused({"--train.tf32=true"}, "train.tf32 = true needs train.device = cuda");
 }
 
 TEST_CASE("training: an existing run is neither overwritten nor resumed with another config", "[train][e2e][errors]") {
