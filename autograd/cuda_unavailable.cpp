@@ -252,5 +252,16 @@ MIXLAB_NO_CUDA_GATED_SCAN(float)
 MIXLAB_NO_CUDA_GATED_SCAN(double)
 #undef MIXLAB_NO_CUDA_GATED_SCAN
 
+int64_t moe_route_scratch(int64_t, int64_t, int64_t) { unavailable("cuda::moe_route_scratch"); }
+template <typename T>
+void moe_route(int, const T*, int64_t, int64_t, int64_t, int64_t, int64_t*, int64_t*, int64_t*, int64_t*, int64_t*,
+               int64_t*) {
+  unavailable("cuda::moe_route");
+}
+template void moe_route<float>(int, const float*, int64_t, int64_t, int64_t, int64_t, int64_t*, int64_t*, int64_t*,
+                               int64_t*, int64_t*, int64_t*);
+template void moe_route<double>(int, const double*, int64_t, int64_t, int64_t, int64_t, int64_t*, int64_t*,
+                                int64_t*, int64_t*, int64_t*, int64_t*);
+
 }  // namespace mixlab::cuda
 #endif

@@ -13,7 +13,7 @@ namespace mixlab::cli {
 void require_gpu_kernels(const std::string& context) {
   try {
     for (const char* family : {"gemm", "elementwise", "reduce", "nn", "movement", "scan", "gated_scan", "attention",
-                               "optim"})
+                               "moe", "optim"})
       cuda::require_verified(family, context.c_str());
   } catch (const Error& e) {
     throw UsageError(e.what());

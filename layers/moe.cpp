@@ -1,11 +1,10 @@
 #include "layers/moe.h"
 
-#include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "autograd/ops.h"
 #include "layers/feedforward.h"
+#include "layers/moe_routing.h"
 
 namespace mixlab {
 
@@ -45,72 +44,41 @@ Tensor MoE::forward(const Tensor& x) const {
   const Tensor logits = router->forward(flat);  // (N, E)
   const Tensor probs = softmax(logits, -1);
 
-  // Top-k per token, highest probability first, ties to the lower index.
-  const std::vector<double> p = probs.to_vector();
-  std::vector<int64_t> choice(N * K);
-  std::vector<int64_t> order(E);
-  for (int64_t n = 0; n < N; ++n) {
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](int64_t a, int64_t b) {
-      return p[n * E + a] > p[n * E + b] || (p[n * E + a] == p[n * E + b] && a < b);
-    });
-    std::copy(order.begin(), order.begin() + K, choice.begin() + n * K);
-  }
-
   // Capacity, slot-major priority: every token's first choice before any second.
   const bool capped = is_training() && options.capacity_factor > 0;
   const int64_t capacity =
       capped ? static_cast<int64_t>(std::ceil(options.capacity_factor * static_cast<double>(N * K) / E)) : N * K;
-  std::vector<char> kept(N * K, 1);
-  std::vector<int64_t> used(E, 0), routed(E, 0);
-  for (int64_t s = 0; s < K; ++s)
-    for (int64_t n = 0; n < N; ++n) {
-      const int64_t e = choice[n * K + s];
-      routed[e]++;
-      kept[n * K + s] = used[e] < capacity;
-      if (kept[n * K + s]) used[e]++;
-    }
+  const RoutingPlan plan = route_tokens(probs, K, capacity);
 
   // Gates: the chosen probabilities renormalised over the k chosen.
-  std::vector<int64_t> picked(N * K);
-  for (int64_t i = 0; i < N * K; ++i) picked[i] = (i / K) * E + choice[i];
-  const Tensor chosen = index_select(probs.reshape({N * E}), 0, Tensor::from_indices(picked, {N * K}, x.device()))
-                            .reshape({N, K});
+  const Tensor chosen = index_select(probs.reshape({N * E}), 0, plan.picked).reshape({N, K});
   const Tensor gates = div(chosen, sum(chosen, -1, true)).reshape({N * K});
 
-  // Each expert runs on its kept assignments; rows of Y follow expert order,
-  // and a last zero row stands for dropped assignments.
-  std::vector<int64_t> row_of(N * K, -1);
+  // Each expert runs on its kept assignments, the plan's rows of it; a last
+  // zero row of Y stands for dropped assignments.
   std::vector<Tensor> outputs;
   int64_t rows = 0;
   for (int64_t e = 0; e < E; ++e) {
-    std::vector<int64_t> tokens, slots;
-    for (int64_t i = 0; i < N * K; ++i)
-      if (kept[i] && choice[i] == e) {
-        tokens.push_back(i / K);
-        slots.push_back(i);
-        row_of[i] = rows++;
-      }
-    if (tokens.empty()) continue;
-    const int64_t M = static_cast<int64_t>(tokens.size());
+    const int64_t M = plan.kept[e];
+    if (M == 0) continue;
     const auto& expert = static_cast<const TensorModule&>(*(*experts)[e]);
-    const Tensor y = expert.forward(index_select(flat, 0, Tensor::from_indices(tokens, {M}, x.device())));
-    const Tensor g = index_select(gates, 0, Tensor::from_indices(slots, {M}, x.device())).reshape({M, 1});
+    const Tensor y = expert.forward(index_select(flat, 0, slice(plan.order_tokens, 0, rows, rows + M)));
+    const Tensor g = index_select(gates, 0, slice(plan.order, 0, rows, rows + M)).reshape({M, 1});
     outputs.push_back(mul(y, g));
+    rows += M;
   }
   outputs.push_back(Tensor::zeros({1, dim}, x.dtype(), x.device()));
   const Tensor Y = concat(outputs, 0);
   Tensor out;
   for (int64_t s = 0; s < K; ++s) {
-    std::vector<int64_t> rows_s(N);
-    for (int64_t n = 0; n < N; ++n) rows_s[n] = row_of[n * K + s] >= 0 ? row_of[n * K + s] : rows;
-    const Tensor part = index_select(Y, 0, Tensor::from_indices(rows_s, {N}, x.device()));
+    const Tensor part = index_select(Y, 0, slice(plan.slot_rows, 0, s, s + 1).reshape({N}));
     out = out.defined() ? add(out, part) : part;
   }
 
+  const std::vector<int64_t>& routed = plan.routed;
   for (int64_t e = 0; e < E; ++e) load_.assignments[e] += routed[e];
   load_.routed += N * K;
-  load_.dropped += N * K - std::accumulate(used.begin(), used.end(), int64_t{0});
+  load_.dropped += N * K - rows;
   aux_loss_ = Tensor();
   if (is_training()) {
     // Load balancing: f_e (a constant) against the mean router probability P_e.

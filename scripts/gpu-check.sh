@@ -110,8 +110,9 @@ benched=$(date +%s)
   echo "- nvcc: $(nvcc --version 2>/dev/null | tail -n 1 || echo unknown)"
   echo "- build: $((built - start)) s; [cuda] tests: $((tested - built)) s; benchmarks: $((benched - tested)) s"
   echo "- result: $([ $status -eq 0 ] && echo PASSED || echo FAILED) — ${summary:-no summary line}"
-  echo "- families exercised: copies, gemm, elementwise, reduce, nn, movement, scan, gated_scan, attention, optim"
-  echo "  (tests/kernels/test_cuda*.cpp, every mixer in tests/layers/test_mixer_conformance.cpp, tests/models/test_cuda_model.cpp)"
+  echo "- families exercised: copies, gemm, elementwise, reduce, nn, movement, scan, gated_scan, attention, moe, optim"
+  echo "  (tests/kernels/test_cuda*.cpp, tests/layers/test_moe.cpp, every mixer in tests/layers/test_mixer_conformance.cpp,"
+  echo "  tests/models/test_cuda_model.cpp)"
   echo
   echo '```'
   grep -E "failed|FAILED|passed|skipped" "$log" | tail -n 40

@@ -209,6 +209,15 @@ void gated_scan_backward(int device, const GatedScanArgs& s, const T* q, const T
                          const T* u, const T* chunk_states, const T* dout, T* dq, T* dk, T* dv, T* dg, T* du, T* ds0,
                          T* scratch);
 
+// MoE routing (layers/moe_routing.h) over router probabilities (N, E) on the
+// device: picked (N·K), order and tokens (N·K; the first M = Σ kept are the
+// plan), slot_rows (K·N); routed (E) is a host array; scratch holds
+// moe_route_scratch(N, E, K) elements.
+int64_t moe_route_scratch(int64_t N, int64_t E, int64_t K);
+template <typename T>
+void moe_route(int device, const T* probs, int64_t N, int64_t E, int64_t K, int64_t capacity, int64_t* picked,
+               int64_t* order, int64_t* tokens, int64_t* slot_rows, int64_t* scratch, int64_t* routed);
+
 // Kernel families that have never run on a GPU are off until a passing run of
 // scripts/gpu-check.sh verifies them (docs/cuda.md): calling one throws,
 // naming `op` and the environment variable MIXLAB_CUDA_UNVERIFIED=1 that

@@ -8,6 +8,7 @@
 #include "layers/init.h"
 #include "layers/moe.h"
 #include "tests/autograd/gradcheck.h"
+#include "tests/cuda_test_util.h"
 #include "tests/layers/param_gradcheck.h"
 
 using namespace mixlab;
@@ -150,6 +151,44 @@ TEST_CASE("moe: capacity drops the overflow in training only, first choices firs
   m->eval();
   CHECK(testing::rel_err(reference(*m, x), m->forward(x).to_vector()) < 1e-12);  // eval is dropless
   CHECK(m->take_load().dropped == 0);
+}
+
+TEST_CASE("moe: on a GPU (routing by Thrust sorts) it equals the CPU, with capacity and dropless", "[moe][cuda]") {
+  MIXLAB_REQUIRE_CUDA();
+  test::allow_unverified_kernels();
+  for (const MoEOptions& o : {MoEOptions{.n_experts = 4, .top_k = 2, .capacity_factor = 0.6},
+                             MoEOptions{.n_experts = 8, .top_k = 3, .capacity_factor = 0.0, .z_loss_weight = 0.1}}) {
+    INFO("E " << o.n_experts << " k " << o.top_k << " capacity factor " << o.capacity_factor);
+    auto cpu = make_moe(o), gpu = make_moe(o);
+    gpu->to(Device::cuda());
+    Generator gen(12);
+    const Tensor x = Tensor::randn({3, 41, kDim}, gen, DType::F64), up = Tensor::randn({3, 41, kDim}, gen, DType::F64);
+    for (bool training : {true, false}) {
+      INFO((training ? "training" : "eval"));
+      cpu->train(training);
+      gpu->train(training);
+      for (const Tensor& p : cpu->parameters()) p.zero_grad();
+      for (const Tensor& p : gpu->parameters()) p.zero_grad();
+      Tensor cx = x.detach().requires_grad_(true), gx = x.to(Device::cuda()).requires_grad_(true);
+      Tensor cy = cpu->forward(cx), gy = gpu->forward(gx);
+      CHECK(test::relative_difference(gy, cy) < 1e-12);
+      const ExpertLoad a = cpu->take_load(), b = gpu->take_load();
+      CHECK(b.assignments == a.assignments);
+      CHECK(b.dropped == a.dropped);
+      if (!training) continue;
+      CHECK((a.dropped > 0) == (o.capacity_factor > 0));
+      Tensor closs = add(sum(mul(cy, up)), cpu->auxiliary_loss());
+      Tensor gloss = add(sum(mul(gy, up.to(Device::cuda()))), gpu->auxiliary_loss());
+      closs.backward();
+      gloss.backward();
+      CHECK(test::relative_difference(gx.grad(), cx.grad()) < 1e-12);
+      const auto cp = cpu->named_parameters(), gp = gpu->named_parameters();
+      for (size_t i = 0; i < cp.size(); ++i) {
+        INFO(cp[i].first);
+        CHECK(test::relative_difference(gp[i].second.grad(), cp[i].second.grad()) < 1e-12);
+      }
+    }
+  }
 }
 
 TEST_CASE("moe: bad options name the key", "[moe]") {
