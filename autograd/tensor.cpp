@@ -278,6 +278,8 @@ void Tensor::backward(const Tensor& grad) const { run_backward(*this, grad); }
 
 bool cuda_available() { return cuda::device_count() > 0; }
 
+int cuda_device_count() { return cuda::device_count(); }
+
 Device parse_device(const std::string& what, const std::string& name) {
   if (name == "cpu") return Device::cpu();
   int index = -1;
@@ -294,6 +296,5 @@ Device parse_device(const std::string& what, const std::string& name) {
                                        : std::string("mixlab was built without CUDA"));
   return Device::cuda(index);
 }
-int cuda_device_count() { return cuda::device_count(); }
 
 }  // namespace mixlab

@@ -62,7 +62,9 @@ cuda::FlashArgs cuda_args(const cpu::FlashAttentionShape& s, const cpu::FlashAtt
 
 // A BF16 copy of an F32 CUDA tensor for the tensor-core kernel, held in an I64
 // tensor as raw storage (mixlab has no BF16 dtype; only these kernels read it).
+// The first launch of the BF16 path, so the gate is checked here.
 Tensor bf16_bits(const Tensor& x) {
+  cuda::require_verified("attention", "flash_attention (bf16)");
   Tensor bits = Tensor::empty({(x.numel() + 3) / 4}, DType::I64, x.device());
   cuda::to_bf16(x.device().index, x.data<float>(), static_cast<uint16_t*>(bits.raw()), x.numel());
   return bits;
@@ -76,7 +78,6 @@ struct Bf16Inputs {
 
 Attended attend_bf16(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Bf16Inputs& in,
                      const Tensor& q) {
-  cuda::require_verified("attention", "flash_attention (bf16)");
   Attended a{Tensor::empty(q.shape(), q.dtype(), q.device()),
              Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device())};
   Tensor slopes;

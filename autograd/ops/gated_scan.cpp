@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "autograd/ops/op_util.h"
+#include "autograd/ops/reduce.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/gated_scan.h"
 
@@ -51,10 +52,16 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
                  kOp, ": log_decay ", log_decay.shape().str(), " must be (B,H,T,dk) or (B,H,T,1) with B = ", B,
                  ", H = ", H, ", T = ", T, ", dk = ", dk);
     width = log_decay.size(3);
-    // On a GPU the values are checked from a host copy: an invalid decay must
-    // fail here with its position, not as NaN steps later.
-    const Tensor host_decay = log_decay.device().is_cpu() ? log_decay : log_decay.detach().to(Device::cpu());
-    MIXLAB_DISPATCH_FLOAT(log_decay.dtype(), kOp, [&] { check_log_decay_values<scalar_t>(host_decay); });
+    if (log_decay.device().is_cpu()) {
+      MIXLAB_DISPATCH_FLOAT(log_decay.dtype(), kOp, [&] { check_log_decay_values<scalar_t>(log_decay); });
+    } else {
+      // On a GPU two reductions instead of a copy of every value: +inf or a
+      // positive value shows in the max, -inf or NaN in the sum.
+      NoGradGuard no_grad;
+      const double largest = max(log_decay.reshape({-1}), 0).item(), total = sum(log_decay).item();
+      MIXLAB_CHECK(largest <= 0 && std::isfinite(total), kOp, ": log_decay ", log_decay.describe(),
+                   " has values outside the allowed finite, <= 0 (largest ", largest, ", sum ", total, ")");
+    }
   }
   MIXLAB_CHECK(opts.bonus == u.defined(), kOp, ": u must be given iff bonus is on (bonus ",
                opts.bonus ? "on" : "off", ", u ", u.defined() ? u.shape().str() : std::string("undefined"), ")");
