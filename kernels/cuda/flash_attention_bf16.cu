@@ -66,9 +66,11 @@ __device__ void load_tile_bf16(bf16* tile, const uint16_t* src, int64_t r0, int6
 // out (16 × 64, float, ld kScoreLd) = A rows [16 × D] · B rowsᵀ [64 × D]ᵀ.
 template <int D>
 __device__ void rows_times_rows_t(const bf16* A, const bf16* B, float* out) {
+#pragma unroll
   for (int n = 0; n < kRows / 16; ++n) {
     FragAcc acc;
     wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
       FragA a;
       FragBCol b;  // Bᵀ (D × 64): element (k, n) at B[n * ld + k]
@@ -83,9 +85,11 @@ __device__ void rows_times_rows_t(const bf16* A, const bf16* B, float* out) {
 // acc[x] (16 × D as D/16 fragments) += P (16 × 64 bf16, ld kProbLd) · M (64 × D bf16).
 template <int D>
 __device__ void accumulate_p_times(FragAcc (&acc)[D / 16], const bf16* P, const bf16* M) {
+#pragma unroll
   for (int kk = 0; kk < kRows / 16; ++kk) {
     FragA a;
     wmma::load_matrix_sync(a, P + kk * 16, kProbLd);
+#pragma unroll
     for (int x = 0; x < D / 16; ++x) {
       FragBRow b;
       wmma::load_matrix_sync(b, M + kk * 16 * Lds<D>::in + x * 16, Lds<D>::in);
@@ -131,6 +135,7 @@ __global__ void __launch_bounds__(kThreads16)
   load_tile_bf16<D>(Qs, q + (b * a.H + h) * a.Tq * a.d, i0, a.Tq, a.d);
   for (int e = lane; e < kWarpRows * Lds<D>::out; e += 32) O[e] = 0.0f;
   float row_max[kWarpRows], row_sum[kWarpRows];
+#pragma unroll
   for (int r = 0; r < kWarpRows; ++r) {
     row_max[r] = -INFINITY;
     row_sum[r] = 0.0f;
@@ -146,6 +151,7 @@ __global__ void __launch_bounds__(kThreads16)
     rows_times_rows_t<D>(Qs + warp * kWarpRows * Lds<D>::in, Ks, S);
     __syncwarp();
     // Online softmax: lane l holds keys l and l + 32 of each row.
+#pragma unroll
     for (int r = 0; r < kWarpRows; ++r) {
       const int64_t i = i0 + warp * kWarpRows + r;
       float s[2];
@@ -171,12 +177,15 @@ __global__ void __launch_bounds__(kThreads16)
     for (int e = lane; e < kWarpRows * D; e += 32) O[(e / D) * Lds<D>::out + e % D] *= rescale[e / D];
     __syncwarp();
     FragAcc acc[D / 16];
+#pragma unroll
     for (int x = 0; x < D / 16; ++x) wmma::load_matrix_sync(acc[x], O + x * 16, Lds<D>::out, wmma::mem_row_major);
     accumulate_p_times<D>(acc, P, Vs);
+#pragma unroll
     for (int x = 0; x < D / 16; ++x) wmma::store_matrix_sync(O + x * 16, acc[x], Lds<D>::out, wmma::mem_row_major);
     __syncwarp();
   }
 
+#pragma unroll
   for (int r = 0; r < kWarpRows; ++r) {
     const int64_t i = i0 + warp * kWarpRows + r;
     if (i >= a.Tq) continue;
@@ -251,6 +260,7 @@ __global__ void __launch_bounds__(kThreads16)
   load_tile_bf16<D>(Ks, k + (b * a.Hkv + g) * a.Tk * a.d, j0, a.Tk, a.d);
   load_tile_bf16<D>(Vs, v + (b * a.Hkv + g) * a.Tk * a.d, j0, a.Tk, a.d);
   FragAcc dK[D / 16], dV[D / 16];
+#pragma unroll
   for (int x = 0; x < D / 16; ++x) {
     wmma::fill_fragment(dK[x], 0.0f);
     wmma::fill_fragment(dV[x], 0.0f);
@@ -281,11 +291,14 @@ __global__ void __launch_bounds__(kThreads16)
   // Through the score tile (free by now) to global memory, scaled.
   const float scale = static_cast<float>(a.scale);
   float* stage = ST;  // 16 × 64 floats: one 16 × 64 column block at a time
+#pragma unroll
   for (int part = 0; part < 2; ++part) {
     FragAcc* acc = part == 0 ? dK : dV;
     float* dst = part == 0 ? dk : dv;
+#pragma unroll
     for (int x0 = 0; x0 < D; x0 += kRows) {
       __syncwarp();
+#pragma unroll
       for (int x = x0; x < x0 + kRows && x < D; x += 16)
         wmma::store_matrix_sync(stage + (x - x0), acc[x / 16], kScoreLd, wmma::mem_row_major);
       __syncwarp();
@@ -331,6 +344,7 @@ __global__ void __launch_bounds__(kThreads16)
     D_s[r] = i0 + r < a.Tq ? Drow[head + i0 + r] : 0.0f;
   }
   FragAcc dQ[D / 16];
+#pragma unroll
   for (int x = 0; x < D / 16; ++x) wmma::fill_fragment(dQ[x], 0.0f);
 
   int64_t lo, hi;
@@ -348,8 +362,10 @@ __global__ void __launch_bounds__(kThreads16)
     accumulate_p_times<D>(dQ, dS, Ks);  // dQ += dS K
   }
   const float scale = static_cast<float>(a.scale);
+#pragma unroll
   for (int x0 = 0; x0 < D; x0 += kRows) {
     __syncwarp();
+#pragma unroll
     for (int x = x0; x < x0 + kRows && x < D; x += 16)
       wmma::store_matrix_sync(S + (x - x0), dQ[x / 16], kScoreLd, wmma::mem_row_major);
     __syncwarp();
