@@ -26,12 +26,14 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 constexpr const char* kUsage =
-    "usage: mixlab train CONFIG.ini [--section.key value ...] [--resume] [--check | --check-each] [--stop-at STEP]\n"
+    "usage: mixlab train CONFIG.ini [--section.key value ...] [--device cpu|cuda] [--resume] [--check | --check-each]\n"
+    "                   [--stop-at STEP]\n"
     "Trains the experiment CONFIG.ini describes into <train.out_dir>/<train.name>\n"
     "(default runs/<config name>): config.ini, metrics.csv/.jsonl, log.txt,\n"
     "checkpoint.safetensors and curves.png. Options on the command line override\n"
     "the file. --resume continues the run from its checkpoint; Ctrl-C saves a\n"
-    "checkpoint and stops (exit code 130).\n"
+    "checkpoint and stops (exit code 130). --device D is train.device = D; a run\n"
+    "may resume on another device (checkpoints hold host tensors).\n"
     "--check validates the config and overrides (builds the model), prints one\n"
     "line and exits, writing nothing. --check-each does that for one run per\n"
     "line of stdin, each line tab-separated overrides added to the command\n"
@@ -99,8 +101,13 @@ int train_command(const Args& args) {
     else if (args[i] == "--stop-at") {
       if (i + 1 == args.size()) throw UsageError("train: --stop-at needs a step count");
       stop_at = parse_stop_at(args[++i]);
-    } else if (args[i].rfind("--stop-at=", 0) == 0)
+    } else if (args[i].rfind("--stop-at=", 0) == 0) {
       stop_at = parse_stop_at(args[i].substr(10));
+    } else if (args[i] == "--device") {
+      if (i + 1 == args.size()) throw UsageError("train: --device needs a value (cpu, cuda, cuda:N)");
+      overrides.push_back("--train.device=" + args[++i]);
+    } else if (args[i].rfind("--device=", 0) == 0)
+      overrides.push_back("--train.device=" + args[i].substr(9));
     else if (args[i] == "--help" || args[i] == "-h")
       help = true;
     else if (config.empty() && overrides.empty() && args[i].rfind("-", 0) != 0)

@@ -82,3 +82,5 @@ mixlab_cli_test(bench_train_bad_device ARGS bench|train|${PROJECT_SOURCE_DIR}/ex
 mixlab_cli_test(train_bf16_attention_on_cpu ARGS train|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--mha.kernel=fused_bf16
   EXIT 2 STDERR "mha.kernel = fused_bf16 needs train.device = cuda")
 mixlab_cli_test(bench_attention_bf16_on_cpu ARGS bench|attention|--bf16 EXIT 2 STDERR "--bf16 needs --device cuda")
+mixlab_cli_test(train_bad_device ARGS train|${PROJECT_SOURCE_DIR}/experiments/mqar/quick.ini|--device|gpu0 EXIT 2
+  STDERR "^mixlab: train: train.device = 'gpu0' is not a device .allowed: cpu, cuda, cuda:N.\n$")

@@ -60,9 +60,24 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+// A resolved config without the keys that say where a run executes (device,
+// TF32, CPU threads): a run may resume elsewhere, since checkpoints hold host
+// tensors. Everything else must match for a resume.
+std::string without_placement(const std::string& ini) {
+  std::stringstream in(ini);
+  std::string line, section, out;
+  while (std::getline(in, line)) {
+    if (line.starts_with("[")) section = line;
+    const bool placement = section == "[train]" && (line.starts_with("device = ") || line.starts_with("tf32 = ") ||
+                                                    line.starts_with("threads = "));
+    if (!placement) out += line + "\n";
+  }
+  return out;
+}
+
 // The first line where two resolved configs differ, for the resume error.
 std::string first_difference(const std::string& a, const std::string& b) {
-  std::stringstream sa(a), sb(b);
+  std::stringstream sa(without_placement(a)), sb(without_placement(b));
   std::string la, lb;
   while (true) {
     const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
