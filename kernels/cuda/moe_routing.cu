@@ -13,6 +13,7 @@
 
 #include "kernels/cuda/cuda_api.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/moe_topk.h"
 #include "kernels/cuda/thrust_pool.cuh"
 
 namespace mixlab::cuda {
@@ -29,13 +30,7 @@ __global__ void top_k_kernel(const T* probs, int64_t N, int64_t E, int64_t K, in
     const T* p = probs + n * E;
     int64_t last = -1;
     for (int64_t s = 0; s < K; ++s) {
-      // The best expert ranked after the previous choice: (p, -index) lexicographically below it.
-      int64_t best = -1;
-      for (int64_t e = 0; e < E; ++e) {
-        const bool after_last =
-            last < 0 || p[e] < p[last] || (p[e] == p[last] && e > last);
-        if (after_last && (best < 0 || p[e] > p[best])) best = e;
-      }
+      const int64_t best = moe::next_choice(p, E, last);
       last = best;
       choice[n * K + s] = best;
       picked[n * K + s] = n * E + best;

@@ -1,0 +1,94 @@
+// The index logic of CUDA kernels, checked on the CPU (it compiles for both):
+// the fused attention's tile ranges never skip a visible (query, key) pair,
+// and the MoE routing kernel's top-k rule equals a stable sort.
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "autograd/rng.h"
+#include "autograd/tensor.h"
+#include "kernels/cuda/flash_mask.h"
+#include "kernels/cuda/moe_topk.h"
+
+using namespace mixlab;
+
+TEST_CASE("flash mask: tile key and query ranges cover every visible pair and are tight", "[kernels][attention]") {
+  int checked = 0;
+  for (int64_t Tq : {1, 7, 33, 64, 100})
+    for (int64_t Tk : {1, 7, 33, 64, 100, 130})
+      for (bool causal : {true, false})
+        for (int64_t window : {0, 1, 5, 40})
+          for (int64_t tile : {32, 64}) {
+            if (causal && Tq > Tk) continue;  // refused by the op
+            cuda::FlashArgs a{1, 1, 1, Tq, Tk, 8, Tk, causal, window, 1.0, nullptr};
+            INFO("Tq " << Tq << " Tk " << Tk << (causal ? " causal" : " full") << " window " << window << " tile "
+                       << tile);
+            for (int64_t i0 = 0; i0 < Tq; i0 += tile) {
+              const int64_t i1 = std::min(Tq, i0 + tile);
+              int64_t lo, hi, seen_lo = Tk, seen_hi = 0;
+              cuda::flash::key_range(a, i0, i1, &lo, &hi);
+              for (int64_t i = i0; i < i1; ++i)
+                for (int64_t j = 0; j < Tk; ++j)
+                  if (cuda::flash::visible(a, i, j)) {
+                    seen_lo = std::min(seen_lo, j);
+                    seen_hi = std::max(seen_hi, j + 1);
+                  }
+              CHECK(lo == seen_lo);
+              CHECK(hi == seen_hi);
+            }
+            for (int64_t j0 = 0; j0 < Tk; j0 += tile) {
+              const int64_t j1 = std::min(Tk, j0 + tile);
+              int64_t lo, hi, seen_lo = Tq, seen_hi = 0;
+              cuda::flash::query_range(a, j0, j1, &lo, &hi);
+              for (int64_t j = j0; j < j1; ++j)
+                for (int64_t i = 0; i < Tq; ++i)
+                  if (cuda::flash::visible(a, i, j)) {
+                    seen_lo = std::min(seen_lo, i);
+                    seen_hi = std::max(seen_hi, i + 1);
+                  }
+              // A key tile no query sees may get any empty range.
+              if (seen_hi > seen_lo) {
+                CHECK(lo == seen_lo);
+                CHECK(hi == seen_hi);
+              } else {
+                CHECK(lo >= hi);
+              }
+            }
+            ++checked;
+          }
+  CHECK(checked > 300);
+}
+
+TEST_CASE("flash mask: visibility is the CPU kernel's rule", "[kernels][attention]") {
+  // Bottom-right aligned: query i sits at i + Tk - Tq.
+  cuda::FlashArgs a{1, 1, 1, 3, 10, 8, 10, true, 4, 1.0, nullptr};
+  CHECK(cuda::flash::visible(a, 0, 7));   // pos 7 sees itself
+  CHECK_FALSE(cuda::flash::visible(a, 0, 8));  // the future
+  CHECK(cuda::flash::visible(a, 0, 4));   // pos − j = 3 < 4
+  CHECK_FALSE(cuda::flash::visible(a, 0, 3));  // = 4: outside the window
+  CHECK_FALSE(cuda::flash::visible(a, 3, 0));  // past the last query row
+  const double slopes[1] = {0.5};
+  a.slopes = slopes;
+  CHECK(cuda::flash::alibi(a, 0, 2, 6) == 0.5 * (9 - 6));
+}
+
+TEST_CASE("moe top-k rule: next_choice ranks like a stable sort by probability", "[kernels][moe]") {
+  Generator gen(8);
+  for (int64_t E : {1, 2, 5, 16}) {
+    for (int trial = 0; trial < 50; ++trial) {
+      // Few distinct values, so ties are common.
+      std::vector<double> p = Tensor::uniform({E}, gen, 0.0, 4.0, DType::F64).to_vector();
+      for (double& v : p) v = std::floor(v);
+      std::vector<int64_t> expected(E);
+      std::iota(expected.begin(), expected.end(), 0);
+      std::stable_sort(expected.begin(), expected.end(), [&](int64_t x, int64_t y) { return p[x] > p[y]; });
+      int64_t last = -1;
+      for (int64_t s = 0; s < E; ++s) {
+        last = cuda::moe::next_choice(p.data(), E, last);
+        CHECK(last == expected[s]);
+      }
+      CHECK(cuda::moe::next_choice(p.data(), E, last) == -1);  // none ranked after the last
+    }
+  }
+}
