@@ -1,4 +1,5 @@
-// The gated linear recurrence on the device, in its recurrent form:
+// The gated linear recurrence on the device, in its recurrent form (the
+// per-token math is gated_scan_step.h's, shared with a CPU test):
 //   S_t = diag(a_t) S_{t-1} + k_t v_tᵀ,  a_t = exp(g_t) <= 1,
 // one block per (batch, head) walking the tokens in order with the whole
 // (dk, dv) state in shared memory. Every factor is a single a_t <= 1, so this
@@ -14,11 +15,14 @@
 #include <algorithm>
 
 #include "kernels/cuda/cuda_api.h"
+#include "kernels/cuda/gated_scan_step.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace mixlab::cuda {
 
 namespace {
+
+using scan::TokenVectors;
 
 constexpr int kScanThreads = 256;
 
@@ -31,11 +35,6 @@ struct ScanLayout {
   __host__ __device__ int64_t state() const { return dk * ld; }
   // states, then q, k, a, u, row scratch (dk each), v, G (dv each), 2 scalars
   __host__ __device__ int64_t elements(int states) const { return states * state() + 5 * dk + 2 * dv + 2; }
-};
-
-template <typename T>
-struct TokenVectors {
-  T *q, *k, *a, *u, *row, *v, *G, *scalars;
 };
 
 template <typename T>
@@ -80,10 +79,7 @@ __device__ HeadOffsets head_offsets(const GatedScanArgs& s, int64_t bh) {
 // S = diag(a) S + k vᵀ over the block's elements.
 template <typename T>
 __device__ void update_state(T* S, const TokenVectors<T>& tv, const ScanLayout& L) {
-  for (int64_t e = threadIdx.x; e < L.dk * L.dv; e += blockDim.x) {
-    const int64_t i = e / L.dv, j = e % L.dv;
-    S[i * L.ld + j] = tv.a[i] * S[i * L.ld + j] + tv.k[i] * tv.v[j];
-  }
+  for (int64_t e = threadIdx.x; e < L.dk * L.dv; e += blockDim.x) scan::update_element(S, L.ld, tv, L.dv, e);
 }
 
 template <typename T>
@@ -94,14 +90,12 @@ __device__ void copy_state(T* dst, int64_t dst_ld, const T* src, int64_t src_ld,
   }
 }
 
-// Σ_i q_i u_i k_i (the bonus weight) into tv.scalars[0], by one warp in a fixed order.
+// The token's scalars, each by one thread in a fixed order: q·(u∘k), and v·G
+// when the backward needs it.
 template <typename T>
-__device__ void bonus_dot(const TokenVectors<T>& tv, int64_t dk) {
-  if (threadIdx.x == 0) {
-    T acc = T(0);
-    for (int64_t i = 0; i < dk; ++i) acc += tv.q[i] * tv.u[i] * tv.k[i];
-    tv.scalars[0] = acc;
-  }
+__device__ void token_scalars(const TokenVectors<T>& tv, const ScanLayout& L, bool with_grad) {
+  if (threadIdx.x == 0) tv.scalars[0] = scan::bonus_weight(tv, L.dk);
+  if (with_grad && threadIdx.x == 32) tv.scalars[1] = scan::value_grad_dot(tv, L.dv);
 }
 
 template <typename T>
@@ -126,23 +120,17 @@ __global__ void __launch_bounds__(kScanThreads)
     load_token<T>(s, tv, q, k, v, g, nullptr, off.qk + t * s.dk, off.v + t * s.dv, off.g + t * s.decay_width);
     __syncthreads();
     if (s.bonus) {  // o_t reads S_{t-1} and the bonus term, before the update
-      bonus_dot(tv, s.dk);
+      token_scalars(tv, L, false);
       __syncthreads();
-      for (int64_t j = threadIdx.x; j < s.dv; j += blockDim.x) {
-        T acc = tv.scalars[0] * tv.v[j];
-        for (int64_t i = 0; i < s.dk; ++i) acc += tv.q[i] * S[i * L.ld + j];
-        o[off.v + t * s.dv + j] = static_cast<T>(s.scale) * acc;
-      }
+      for (int64_t j = threadIdx.x; j < s.dv; j += blockDim.x)
+        o[off.v + t * s.dv + j] = scan::output_column(S, L.ld, tv, s.dk, j, s.scale, true);
       __syncthreads();
       update_state(S, tv, L);
     } else {
       update_state(S, tv, L);
       __syncthreads();
-      for (int64_t j = threadIdx.x; j < s.dv; j += blockDim.x) {
-        T acc = T(0);
-        for (int64_t i = 0; i < s.dk; ++i) acc += tv.q[i] * S[i * L.ld + j];
-        o[off.v + t * s.dv + j] = static_cast<T>(s.scale) * acc;
-      }
+      for (int64_t j = threadIdx.x; j < s.dv; j += blockDim.x)
+        o[off.v + t * s.dv + j] = scan::output_column(S, L.ld, tv, s.dk, j, s.scale, false);
     }
   }
   __syncthreads();
@@ -192,45 +180,21 @@ __global__ void __launch_bounds__(kScanThreads)
       load_token<T>(s, tv, q, k, v, g, dout, off.qk + t * s.dk, off.v + t * s.dv, off.g + t * s.decay_width);
       __syncthreads();
       if (s.bonus) {
-        if (threadIdx.x == 32) {  // v·G, beside the bonus weight computed by thread 0
-          T acc = T(0);
-          for (int64_t j = 0; j < s.dv; ++j) acc += tv.v[j] * tv.G[j];
-          tv.scalars[1] = acc;
-        }
-        bonus_dot(tv, s.dk);
-        __syncthreads();
-      } else {
-        // dS now also holds o_t's use of S_t: dS += q Gᵀ.
-        for (int64_t e = threadIdx.x; e < s.dk * s.dv; e += blockDim.x) {
-          const int64_t i = e / s.dv, j = e % s.dv;
-          dS[i * L.ld + j] += tv.q[i] * tv.G[j];
-        }
-        __syncthreads();
+        token_scalars(tv, L, true);
+      } else {  // o_t reads S_t: dS gains q Gᵀ before the sums
+        for (int64_t e = threadIdx.x; e < s.dk * s.dv; e += blockDim.x) scan::add_output_grad(dS, L.ld, tv, s.dv, e);
       }
+      __syncthreads();
       // Row sums (one thread per key channel i) and column sums (one per value column j).
       for (int64_t i = threadIdx.x; i < s.dk; i += blockDim.x) {
-        T dk_i = T(0), dq_i = T(0), dg_i = T(0);
-        for (int64_t j = 0; j < s.dv; ++j) {
-          const T ds = dS[i * L.ld + j], sp = Sp[i * L.ld + j];
-          dk_i += ds * tv.v[j];
-          dg_i += ds * sp;
-          // o_t reads S_t (inclusive) or S_{t-1} (bonus).
-          dq_i += (s.bonus ? sp : tv.a[i] * sp + tv.k[i] * tv.v[j]) * tv.G[j];
-        }
-        if (s.bonus) {
-          dk_i += tv.u[i] * tv.q[i] * tv.scalars[1];
-          dq_i += tv.u[i] * tv.k[i] * tv.scalars[1];
-          if (head_du) head_du[bh * s.dk + i] += tv.q[i] * tv.k[i] * tv.scalars[1];
-        }
-        head_dq[head_qk + t * s.dk + i] = dq_i;
-        head_dk[head_qk + t * s.dk + i] = dk_i;
-        tv.row[i] = tv.a[i] * dg_i;
+        const scan::RowGrads<T> r = scan::row_grads(dS, Sp, L.ld, tv, s.dv, i, s.bonus);
+        if (head_du) head_du[bh * s.dk + i] += r.du;
+        head_dq[head_qk + t * s.dk + i] = r.dq;
+        head_dk[head_qk + t * s.dk + i] = r.dk;
+        tv.row[i] = r.dg;
       }
-      for (int64_t j = threadIdx.x; j < s.dv; j += blockDim.x) {
-        T acc = s.bonus ? tv.scalars[0] * tv.G[j] : T(0);
-        for (int64_t i = 0; i < s.dk; ++i) acc += dS[i * L.ld + j] * tv.k[i];
-        dv_out[off.v + t * s.dv + j] = acc;
-      }
+      for (int64_t j = threadIdx.x; j < s.dv; j += blockDim.x)
+        dv_out[off.v + t * s.dv + j] = scan::column_grad(dS, L.ld, tv, s.dk, j, s.bonus);
       __syncthreads();
       if (dg) {
         if (s.decay_width == 1) {
@@ -244,10 +208,7 @@ __global__ void __launch_bounds__(kScanThreads)
         }
       }
       // The gradient of S_{t-1}: through S_t's decay, and o_t's read with the bonus.
-      for (int64_t e = threadIdx.x; e < s.dk * s.dv; e += blockDim.x) {
-        const int64_t i = e / s.dv, j = e % s.dv;
-        dS[i * L.ld + j] = tv.a[i] * dS[i * L.ld + j] + (s.bonus ? tv.q[i] * tv.G[j] : T(0));
-      }
+      for (int64_t e = threadIdx.x; e < s.dk * s.dv; e += blockDim.x) scan::carry_element(dS, L.ld, tv, s.dv, e, s.bonus);
     }
   }
   __syncthreads();
