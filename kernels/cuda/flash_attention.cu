@@ -69,6 +69,25 @@ __device__ inline void warp_rows_dot_lane(const T* rows, const T* lane_rows, T (
   }
 }
 
+// acc[r][c] += Σ_m W[(warp·8 + r), m] · M[m, lane + 32c]: the warp's 8 rows
+// of a 32 × 32 weight tile W (ld 33: probabilities or dS) times a (32, D + 1)
+// tile M, into this lane's output columns.
+template <typename T, int D>
+__device__ inline void warp_rows_times_tile(const T* W, const T* M, T (&acc)[kRowsPerWarp][D / 32]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int m = 0; m < kTileRows; ++m) {
+    T mx[D / 32];
+#pragma unroll
+    for (int c = 0; c < D / 32; ++c) mx[c] = M[m * (D + 1) + lane + 32 * c];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      const T w = W[(warp * kRowsPerWarp + r) * (kTileRows + 1) + m];
+#pragma unroll
+      for (int c = 0; c < D / 32; ++c) acc[r][c] += w * mx[c];
+    }
+  }
+}
+
 // The log-sum-exp and D of the query tile's rows i0.. (0 past Tq).
 template <typename T>
 __device__ inline void load_row_stats(T* lse_s, T* D_s, const T* lse, const T* Drow, int64_t head, int64_t i0,
@@ -142,17 +161,7 @@ __global__ void __launch_bounds__(kBlockThreads)
       for (int c = 0; c < kCols; ++c) acc[rr][c] *= correction;
     }
     __syncwarp();
-    for (int c_key = 0; c_key < kTileRows; ++c_key) {
-      T vx[kCols];
-#pragma unroll
-      for (int c = 0; c < kCols; ++c) vx[c] = Vs[c_key * (D + 1) + lane + 32 * c];
-#pragma unroll
-      for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-        const T p = Ps[(warp * kRowsPerWarp + rr) * (kTileRows + 1) + c_key];
-#pragma unroll
-        for (int c = 0; c < kCols; ++c) acc[rr][c] += p * vx[c];
-      }
-    }
+    warp_rows_times_tile<T, D>(Ps, Vs, acc);  // O += P V
   }
 
 #pragma unroll
@@ -227,24 +236,8 @@ __global__ void __launch_bounds__(kBlockThreads)
         dST[key * (kTileRows + 1) + lane] = p * (dp[kk] - D_s[lane]);
       }
       __syncwarp();
-      for (int r = 0; r < kTileRows; ++r) {
-        T qx[kCols], dox[kCols];
-#pragma unroll
-        for (int c = 0; c < kCols; ++c) {
-          qx[c] = Qs[r * (D + 1) + lane + 32 * c];
-          dox[c] = dOs[r * (D + 1) + lane + 32 * c];
-        }
-#pragma unroll
-        for (int kk = 0; kk < kRowsPerWarp; ++kk) {
-          const int key = warp * kRowsPerWarp + kk;
-          const T p = PT[key * (kTileRows + 1) + r], ds = dST[key * (kTileRows + 1) + r];
-#pragma unroll
-          for (int c = 0; c < kCols; ++c) {
-            dV[kk][c] += p * dox[c];
-            dK[kk][c] += ds * qx[c];
-          }
-        }
-      }
+      warp_rows_times_tile<T, D>(PT, dOs, dV);  // dV += Pᵀ dO
+      warp_rows_times_tile<T, D>(dST, Qs, dK);  // dK += dSᵀ Q
     }
   }
 
@@ -318,17 +311,7 @@ __global__ void __launch_bounds__(kBlockThreads)
       dS[r * (kTileRows + 1) + lane] = p * (dp[rr] - D_s[r]);
     }
     __syncwarp();
-    for (int c_key = 0; c_key < kTileRows; ++c_key) {
-      T kx[kCols];
-#pragma unroll
-      for (int c = 0; c < kCols; ++c) kx[c] = Ks[c_key * (D + 1) + lane + 32 * c];
-#pragma unroll
-      for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-        const T ds = dS[(warp * kRowsPerWarp + rr) * (kTileRows + 1) + c_key];
-#pragma unroll
-        for (int c = 0; c < kCols; ++c) dQ[rr][c] += ds * kx[c];
-      }
-    }
+    warp_rows_times_tile<T, D>(dS, Ks, dQ);  // dQ += dS K
   }
 
 #pragma unroll
