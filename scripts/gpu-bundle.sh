@@ -22,7 +22,8 @@ command -v /usr/local/cuda/bin/nvcc > /dev/null || command -v nvcc > /dev/null |
   { echo "gpu-bundle: no nvcc here (the CUDA toolkit is needed to build the bundle)" >&2; exit 2; }
 
 # The commit the binaries are built from, taken before the build starts.
-commit="$(git rev-parse HEAD)$(git status --porcelain --untracked-files=no | grep -q . && echo ' (with uncommitted changes)')"
+dirty=$(git status --porcelain --untracked-files=no)
+commit="$(git rev-parse HEAD)${dirty:+ (with uncommitted changes)}"
 build=build-bundle
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMIXLAB_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" \
   -DMIXLAB_NATIVE=OFF -DMIXLAB_OPENBLAS=OFF -DCMAKE_CXX_FLAGS="-march=x86-64-v3" -DMIXLAB_TEST_SOURCE_DIR=. > /dev/null
