@@ -114,6 +114,9 @@ int run_attention_benchmark(const Args& args) {
                 "peak = 4096³ cuBLAS %s GEMM, %.1f TFLOP/s\n",
                 bf16 ? "fused BF16 (tensor cores) vs plain FP32" : "FP32", device.str().c_str(),
                 cuda::tf32_enabled() ? "TF32" : "F32", peak / 1e3);
+    if (bf16)  // the reference the issue set; %peak below is against the F32 GEMM
+      std::printf("FA2 on an H100 in BF16: forward d128 non-causal 309-370 TFLOP/s, forward+backward d64 non-causal "
+                  "215-296 TFLOP/s\n");
   } else {
     peak = measure_peak_flops(threads, 0.3).gflops;
     std::printf("mixlab bench attention: FP32 forward+backward, B·H = 4 (B 1, H 4), %d threads, peak %.1f GFLOP/s\n",
