@@ -88,17 +88,6 @@ __device__ inline void warp_rows_times_tile(const T* W, const T* M, T (&acc)[kRo
   }
 }
 
-// The log-sum-exp and D of the query tile's rows i0.. (0 past Tq).
-template <typename T>
-__device__ inline void load_row_stats(T* lse_s, T* D_s, const T* lse, const T* Drow, int64_t head, int64_t i0,
-                                      int64_t Tq) {
-  if (threadIdx.x < kTileRows) {
-    const int64_t i = i0 + threadIdx.x;
-    lse_s[threadIdx.x] = i < Tq ? lse[head + i] : T(0);
-    D_s[threadIdx.x] = i < Tq ? Drow[head + i] : T(0);
-  }
-}
-
 template <typename T, int D>
 constexpr size_t forward_smem() {
   return sizeof(T) * (3 * kTileRows * (D + 1) + kTileRows * (kTileRows + 1));
@@ -220,7 +209,7 @@ __global__ void __launch_bounds__(kBlockThreads)
       __syncthreads();  // the previous query tile is consumed (and K, V are loaded)
       load_tile<T, D>(Qs, q + head * a.d, i0, a.Tq, a.d);
       load_tile<T, D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
-      load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq);
+      flash::load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq, kTileRows);
       __syncthreads();
 
       T s[kRowsPerWarp], dp[kRowsPerWarp];
@@ -283,7 +272,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   const T scale = static_cast<T>(a.scale);
   load_tile<T, D>(Qs, q + head * a.d, i0, a.Tq, a.d);
   load_tile<T, D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
-  load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq);
+  flash::load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq, kTileRows);
 
   T dQ[kRowsPerWarp][kCols];
 #pragma unroll

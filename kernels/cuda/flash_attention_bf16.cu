@@ -233,6 +233,46 @@ struct BackwardSmem {
   static constexpr size_t bytes = lse + 2 * kRows * sizeof(float);
 };
 
+// Pointers into BackwardSmem; the per-warp tiles already at this warp's part.
+template <int D>
+struct BackwardViews {
+  bf16* tiles[4];
+  float *S, *dP, *lse, *row_dot;
+  bf16 *P, *dS;
+  __device__ explicit BackwardViews(unsigned char* smem) {
+    using L = BackwardSmem<D>;
+    const int warp = threadIdx.x / 32;
+    for (int t = 0; t < 4; ++t) tiles[t] = reinterpret_cast<bf16*>(smem + t * L::tile);
+    S = reinterpret_cast<float*>(smem + L::scores) + warp * kWarpRows * kScoreLd;
+    dP = reinterpret_cast<float*>(smem + L::dscores) + warp * kWarpRows * kScoreLd;
+    P = reinterpret_cast<bf16*>(smem + L::probs) + warp * kWarpRows * kProbLd;
+    dS = reinterpret_cast<bf16*>(smem + L::dprobs) + warp * kWarpRows * kProbLd;
+    lse = reinterpret_cast<float*>(smem + L::lse);
+    row_dot = lse + kRows;
+  }
+};
+
+// The warp's 16 accumulated rows (D/16 fragments) times `factor` into rows
+// row0.. of dst (rows_total × d), skipping rows and columns past the ends,
+// through `stage` (the warp's 16 × 64 float score tile, free by now).
+template <int D>
+__device__ void store_rows(const FragAcc (&acc)[D / 16], float* stage, float* dst, int64_t row0, int64_t rows_total,
+                           int64_t d, float factor) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int x0 = 0; x0 < D; x0 += kRows) {
+    __syncwarp();
+#pragma unroll
+    for (int x = x0; x < x0 + kRows && x < D; x += 16)
+      wmma::store_matrix_sync(stage + (x - x0), acc[x / 16], kScoreLd, wmma::mem_row_major);
+    __syncwarp();
+    for (int e = lane; e < kWarpRows * kRows; e += 32) {
+      const int r = e / kRows, x = x0 + e % kRows;
+      if (row0 + r < rows_total && x < d) dst[(row0 + r) * d + x] = stage[r * kScoreLd + e % kRows] * factor;
+    }
+  }
+}
+
 // One block per (64-key tile, batch, KV head); warp w owns keys 16w..16w+15.
 template <int D>
 __global__ void __launch_bounds__(kThreads16)
@@ -242,18 +282,11 @@ __global__ void __launch_bounds__(kThreads16)
   __trap();
 #else
   extern __shared__ __align__(128) unsigned char smem_bytes[];
-  using L = BackwardSmem<D>;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  bf16* Ks = reinterpret_cast<bf16*>(smem_bytes);
-  bf16* Vs = reinterpret_cast<bf16*>(smem_bytes + L::tile);
-  bf16* Qs = reinterpret_cast<bf16*>(smem_bytes + 2 * L::tile);
-  bf16* dOs = reinterpret_cast<bf16*>(smem_bytes + 3 * L::tile);
-  float* ST = reinterpret_cast<float*>(smem_bytes + L::scores) + warp * kWarpRows * kScoreLd;
-  float* dPT = reinterpret_cast<float*>(smem_bytes + L::dscores) + warp * kWarpRows * kScoreLd;
-  bf16* PT = reinterpret_cast<bf16*>(smem_bytes + L::probs) + warp * kWarpRows * kProbLd;
-  bf16* dST = reinterpret_cast<bf16*>(smem_bytes + L::dprobs) + warp * kWarpRows * kProbLd;
-  float* lse_s = reinterpret_cast<float*>(smem_bytes + L::lse);
-  float* D_s = lse_s + kRows;
+  const BackwardViews<D> sm(smem_bytes);
+  const int warp = threadIdx.x / 32;
+  bf16 *Ks = sm.tiles[0], *Vs = sm.tiles[1], *Qs = sm.tiles[2], *dOs = sm.tiles[3];
+  float *ST = sm.S, *dPT = sm.dP, *lse_s = sm.lse, *D_s = sm.row_dot;  // Sᵀ, dPᵀ: keys × queries
+  bf16 *PT = sm.P, *dST = sm.dS;
 
   const int64_t g = blockIdx.y % a.Hkv, b = blockIdx.y / a.Hkv, group = a.H / a.Hkv;
   const int64_t j0 = int64_t(blockIdx.x) * kRows, j1 = min(a.Tk, j0 + kRows);
@@ -274,10 +307,7 @@ __global__ void __launch_bounds__(kThreads16)
       __syncthreads();
       load_tile_bf16<D>(Qs, q + head * a.d, i0, a.Tq, a.d);
       load_tile_bf16<D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
-      for (int r = threadIdx.x; r < kRows; r += kThreads16) {
-        lse_s[r] = i0 + r < a.Tq ? lse[head + i0 + r] : 0.0f;
-        D_s[r] = i0 + r < a.Tq ? Drow[head + i0 + r] : 0.0f;
-      }
+      flash::load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq, kRows);
       __syncthreads();
       rows_times_rows_t<D>(Ks + warp * kWarpRows * Lds<D>::in, Qs, ST);    // Sᵀ = K Qᵀ
       rows_times_rows_t<D>(Vs + warp * kWarpRows * Lds<D>::in, dOs, dPT);  // dPᵀ = V dOᵀ
@@ -288,28 +318,10 @@ __global__ void __launch_bounds__(kThreads16)
       accumulate_p_times<D>(dK, dST, Qs);   // dK += dSᵀ Q
     }
   }
-  // Through the score tile (free by now) to global memory, scaled.
   const float scale = static_cast<float>(a.scale);
-  float* stage = ST;  // 16 × 64 floats: one 16 × 64 column block at a time
-#pragma unroll
-  for (int part = 0; part < 2; ++part) {
-    FragAcc* acc = part == 0 ? dK : dV;
-    float* dst = part == 0 ? dk : dv;
-#pragma unroll
-    for (int x0 = 0; x0 < D; x0 += kRows) {
-      __syncwarp();
-#pragma unroll
-      for (int x = x0; x < x0 + kRows && x < D; x += 16)
-        wmma::store_matrix_sync(stage + (x - x0), acc[x / 16], kScoreLd, wmma::mem_row_major);
-      __syncwarp();
-      for (int e = lane; e < kWarpRows * kRows; e += 32) {
-        const int r = e / kRows, x = x0 + e % kRows;
-        const int64_t j = j0 + warp * kWarpRows + r;
-        if (j < a.Tk && x < a.d)
-          dst[((b * a.Hkv + g) * a.Tk + j) * a.d + x] = stage[r * kScoreLd + e % kRows] * (part == 0 ? scale : 1.0f);
-      }
-    }
-  }
+  const int64_t kv_head = (b * a.Hkv + g) * a.Tk * a.d;
+  store_rows<D>(dK, ST, dk + kv_head, j0 + warp * kWarpRows, a.Tk, a.d, scale);
+  store_rows<D>(dV, ST, dv + kv_head, j0 + warp * kWarpRows, a.Tk, a.d, 1.0f);
 #endif
 }
 
@@ -322,27 +334,17 @@ __global__ void __launch_bounds__(kThreads16)
   __trap();
 #else
   extern __shared__ __align__(128) unsigned char smem_bytes[];
-  using L = BackwardSmem<D>;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  bf16* Qs = reinterpret_cast<bf16*>(smem_bytes);
-  bf16* dOs = reinterpret_cast<bf16*>(smem_bytes + L::tile);
-  bf16* Ks = reinterpret_cast<bf16*>(smem_bytes + 2 * L::tile);
-  bf16* Vs = reinterpret_cast<bf16*>(smem_bytes + 3 * L::tile);
-  float* S = reinterpret_cast<float*>(smem_bytes + L::scores) + warp * kWarpRows * kScoreLd;
-  float* dP = reinterpret_cast<float*>(smem_bytes + L::dscores) + warp * kWarpRows * kScoreLd;
-  bf16* dS = reinterpret_cast<bf16*>(smem_bytes + L::dprobs) + warp * kWarpRows * kProbLd;
-  float* lse_s = reinterpret_cast<float*>(smem_bytes + L::lse);
-  float* D_s = lse_s + kRows;
+  const BackwardViews<D> sm(smem_bytes);
+  const int warp = threadIdx.x / 32;
+  bf16 *Qs = sm.tiles[0], *dOs = sm.tiles[1], *Ks = sm.tiles[2], *Vs = sm.tiles[3], *dS = sm.dS;
+  float *S = sm.S, *dP = sm.dP, *lse_s = sm.lse, *D_s = sm.row_dot;
 
   const int64_t h = blockIdx.y % a.H, b = blockIdx.y / a.H, g = h / (a.H / a.Hkv);
   const int64_t i0 = int64_t(blockIdx.x) * kRows, i1 = min(a.Tq, i0 + kRows);
   const int64_t head = (b * a.H + h) * a.Tq;
   load_tile_bf16<D>(Qs, q + head * a.d, i0, a.Tq, a.d);
   load_tile_bf16<D>(dOs, dout + head * a.d, i0, a.Tq, a.d);
-  for (int r = threadIdx.x; r < kRows; r += kThreads16) {
-    lse_s[r] = i0 + r < a.Tq ? lse[head + i0 + r] : 0.0f;
-    D_s[r] = i0 + r < a.Tq ? Drow[head + i0 + r] : 0.0f;
-  }
+  flash::load_row_stats(lse_s, D_s, lse, Drow, head, i0, a.Tq, kRows);
   FragAcc dQ[D / 16];
 #pragma unroll
   for (int x = 0; x < D / 16; ++x) wmma::fill_fragment(dQ[x], 0.0f);
@@ -361,20 +363,7 @@ __global__ void __launch_bounds__(kThreads16)
     __syncwarp();
     accumulate_p_times<D>(dQ, dS, Ks);  // dQ += dS K
   }
-  const float scale = static_cast<float>(a.scale);
-#pragma unroll
-  for (int x0 = 0; x0 < D; x0 += kRows) {
-    __syncwarp();
-#pragma unroll
-    for (int x = x0; x < x0 + kRows && x < D; x += 16)
-      wmma::store_matrix_sync(S + (x - x0), dQ[x / 16], kScoreLd, wmma::mem_row_major);
-    __syncwarp();
-    for (int e = lane; e < kWarpRows * kRows; e += 32) {
-      const int r = e / kRows, x = x0 + e % kRows;
-      const int64_t i = i0 + warp * kWarpRows + r;
-      if (i < a.Tq && x < a.d) dq[(head + i) * a.d + x] = S[r * kScoreLd + e % kRows] * scale;
-    }
-  }
+  store_rows<D>(dQ, S, dq + head * a.d, i0 + warp * kWarpRows, a.Tq, a.d, static_cast<float>(a.scale));
 #endif
 }
 
