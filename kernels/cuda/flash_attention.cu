@@ -28,10 +28,10 @@ namespace mixlab::cuda {
 
 namespace {
 
-using flash::alibi;
 using flash::key_range;
+using flash::masked_score;
+using flash::probability;
 using flash::query_range;
-using flash::visible;
 using flash::warp_max;
 using flash::warp_sum;
 
@@ -109,7 +109,6 @@ __global__ void __launch_bounds__(kBlockThreads)
   const T* Q = q + (b * a.H + h) * a.Tq * a.d;
   const T* K = k + (b * a.Hkv + g) * a.kv_rows * a.d;
   const T* V = v + (b * a.Hkv + g) * a.kv_rows * a.d;
-  const T scale = static_cast<T>(a.scale);
 
   load_tile<T, D>(Qs, Q, i0, a.Tq, a.d);
   T row_max[kRowsPerWarp], row_sum[kRowsPerWarp], acc[kRowsPerWarp][kCols];
@@ -136,7 +135,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
       const int r = warp * kRowsPerWarp + rr;
       const int64_t i = i0 + r;
-      const T score = visible(a, i, j) ? s[rr] * scale - static_cast<T>(alibi(a, h, i, j)) : neg_infinity<T>();
+      const T score = masked_score(a, h, i, j, s[rr]);
       const T new_max = max(row_max[rr], warp_max(score));
       T p = T(0), correction = T(1);
       if (new_max != neg_infinity<T>()) {  // else nothing visible in this row yet
@@ -220,7 +219,7 @@ __global__ void __launch_bounds__(kBlockThreads)
       for (int kk = 0; kk < kRowsPerWarp; ++kk) {
         const int key = warp * kRowsPerWarp + kk;
         const int64_t j = j0 + key;
-        const T p = visible(a, i, j) ? exp(s[kk] * scale - static_cast<T>(alibi(a, h, i, j)) - lse_s[lane]) : T(0);
+        const T p = probability(masked_score(a, h, i, j, s[kk]), lse_s[lane]);
         PT[key * (kTileRows + 1) + lane] = p;
         dST[key * (kTileRows + 1) + lane] = p * (dp[kk] - D_s[lane]);
       }
@@ -296,7 +295,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
       const int r = warp * kRowsPerWarp + rr;
       const int64_t i = i0 + r;
-      const T p = visible(a, i, j) ? exp(s[rr] * scale - static_cast<T>(alibi(a, h, i, j)) - lse_s[r]) : T(0);
+      const T p = probability(masked_score(a, h, i, j, s[rr]), lse_s[r]);
       dS[r * (kTileRows + 1) + lane] = p * (dp[rr] - D_s[r]);
     }
     __syncwarp();

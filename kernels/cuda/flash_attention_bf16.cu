@@ -27,10 +27,9 @@ namespace mixlab::cuda {
 namespace {
 
 using namespace nvcuda;
-using flash::alibi;
 using flash::key_range;
+using flash::masked_score;
 using flash::query_range;
-using flash::visible;
 using flash::warp_max;
 using flash::warp_sum;
 using bf16 = __nv_bfloat16;
@@ -131,7 +130,6 @@ __global__ void __launch_bounds__(kThreads16)
   const int64_t i0 = int64_t(blockIdx.x) * kRows, i1 = min(a.Tq, i0 + kRows);
   const uint16_t* K = k + (b * a.Hkv + g) * a.kv_rows * a.d;
   const uint16_t* V = v + (b * a.Hkv + g) * a.kv_rows * a.d;
-  const float scale = static_cast<float>(a.scale);
   load_tile_bf16<D>(Qs, q + (b * a.H + h) * a.Tq * a.d, i0, a.Tq, a.d);
   for (int e = lane; e < kWarpRows * Lds<D>::out; e += 32) O[e] = 0.0f;
   float row_max[kWarpRows], row_sum[kWarpRows];
@@ -157,8 +155,7 @@ __global__ void __launch_bounds__(kThreads16)
       float s[2];
       for (int c = 0; c < 2; ++c) {
         const int64_t j = j0 + lane + 32 * c;
-        s[c] = visible(a, i, j) ? S[r * kScoreLd + lane + 32 * c] * scale - static_cast<float>(alibi(a, h, i, j))
-                                : -INFINITY;
+        s[c] = masked_score(a, h, i, j, S[r * kScoreLd + lane + 32 * c]);
       }
       const float new_max = fmaxf(row_max[r], warp_max(fmaxf(s[0], s[1])));
       float p[2] = {0.0f, 0.0f}, correction = 1.0f;
@@ -205,14 +202,12 @@ __device__ void probabilities_and_ds(const FlashArgs& a, int64_t h, bool key_maj
                                      const float* S, const float* dP, const float* lse_s, const float* D_s,
                                      int lse_offset, bf16* P, bf16* dS) {
   const int lane = threadIdx.x % 32;
-  const float scale = static_cast<float>(a.scale);
   for (int e = lane; e < kWarpRows * kRows; e += 32) {
     const int r = e / kRows, c = e % kRows;
     const int64_t i = key_major ? col0 + c : row0 + r, j = key_major ? row0 + r : col0 + c;
     const int qi = (key_major ? c : r) + lse_offset;  // the query's slot in lse_s and D_s
-    const float p = visible(a, i, j)
-                        ? __expf(S[r * kScoreLd + c] * scale - static_cast<float>(alibi(a, h, i, j)) - lse_s[qi])
-                        : 0.0f;
+    const float score = masked_score(a, h, i, j, S[r * kScoreLd + c]);
+    const float p = score == -INFINITY ? 0.0f : __expf(score - lse_s[qi]);
     if (P) P[r * kProbLd + c] = __float2bfloat16(p);
     dS[r * kProbLd + c] = __float2bfloat16(p * (dP[r * kScoreLd + c] - D_s[qi]));
   }

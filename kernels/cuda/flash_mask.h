@@ -5,6 +5,7 @@
 // kernels/cpu/flash_attention.h's: query row i sits at position
 // pos = i + Tk − Tq; key j is visible iff j < Tk, j <= pos (causal) and
 // pos − j < window (window > 0); ALiBi subtracts slope_h · (pos − j).
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cuda/cuda_api.h"
@@ -22,6 +23,21 @@ MIXLAB_HOST_DEVICE inline bool visible(const FlashArgs& a, int64_t i, int64_t j)
 
 MIXLAB_HOST_DEVICE inline double alibi(const FlashArgs& a, int64_t h, int64_t i, int64_t j) {
   return a.slopes ? a.slopes[h] * static_cast<double>(i + a.Tk - a.Tq - j) : 0.0;
+}
+
+// The score of query i (of head h) against key j from their dot product:
+// scaled, minus the ALiBi bias; -inf where the key is hidden.
+template <typename T>
+MIXLAB_HOST_DEVICE inline T masked_score(const FlashArgs& a, int64_t h, int64_t i, int64_t j, T dot) {
+  return visible(a, i, j) ? dot * static_cast<T>(a.scale) - static_cast<T>(alibi(a, h, i, j))
+                          : -static_cast<T>(INFINITY);
+}
+
+// The softmax probability of a masked score given its row's log-sum-exp:
+// 0 for a hidden key, without evaluating exp(-inf - lse).
+template <typename T>
+MIXLAB_HOST_DEVICE inline T probability(T score, T lse) {
+  return score == -static_cast<T>(INFINITY) ? T(0) : std::exp(score - lse);
 }
 
 // Keys [lo, hi) any query of rows [i0, i1) may see: a query tile's key loop.

@@ -1,8 +1,10 @@
 // The index logic of CUDA kernels, checked on the CPU (it compiles for both):
-// the fused attention's tile ranges never skip a visible (query, key) pair,
+// the fused attention's masked scores, and its tile ranges never skip a visible (query, key) pair,
 // and the MoE routing kernel's top-k rule equals a stable sort.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -70,7 +72,14 @@ TEST_CASE("flash mask: visibility is the CPU kernel's rule", "[kernels][attentio
   CHECK_FALSE(cuda::flash::visible(a, 3, 0));  // past the last query row
   const double slopes[1] = {0.5};
   a.slopes = slopes;
+  a.scale = 0.25;
   CHECK(cuda::flash::alibi(a, 0, 2, 6) == 0.5 * (9 - 6));
+  // Scores: scaled, then the bias subtracted; -inf where hidden, whose probability is 0.
+  CHECK(cuda::flash::masked_score(a, 0, 2, 6, 8.0) == 8.0 * 0.25 - 0.5 * 3);
+  CHECK(cuda::flash::masked_score(a, 0, 0, 8, 8.0) == -std::numeric_limits<double>::infinity());
+  CHECK(cuda::flash::probability(cuda::flash::masked_score(a, 0, 0, 8, 8.0), -std::numeric_limits<double>::infinity()) ==
+        0.0);
+  CHECK(cuda::flash::probability(1.5, 0.5) == std::exp(1.0));
 }
 
 TEST_CASE("moe top-k rule: next_choice ranks like a stable sort by probability", "[kernels][moe]") {
