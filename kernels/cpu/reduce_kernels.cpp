@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "kernels/reduce_math.h"
+
 namespace mixlab::cpu {
 
 template <typename T>
@@ -34,18 +36,8 @@ template <typename T>
 void max_axis(const T* x, T* out, int64_t* argmax, int64_t outer, int64_t n, int64_t inner) {
 #pragma omp parallel for if (outer * n * inner > (1 << 15))
   for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t i = 0; i < inner; ++i) {
-      const T* p = x + o * n * inner + i;
-      T best = p[0];
-      int64_t at = 0;
-      for (int64_t j = 1; j < n; ++j)
-        if (p[j * inner] > best) {
-          best = p[j * inner];
-          at = j;
-        }
-      out[o * inner + i] = best;
-      argmax[o * inner + i] = at;
-    }
+    for (int64_t i = 0; i < inner; ++i)
+      kernels::column_max(x + o * n * inner + i, n, inner, &out[o * inner + i], &argmax[o * inner + i]);
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_api.h"
+#include "kernels/reduce_math.h"
 
 namespace mixlab::cuda {
 
@@ -46,16 +47,7 @@ __global__ void max_kernel(const T* x, T* out, int64_t* argmax, int64_t outer, i
   const int64_t total = outer * inner;
   MIXLAB_GRID_STRIDE(k, total) {
     const int64_t o = k / inner, i = k % inner;
-    const T* p = x + o * n * inner + i;
-    T best = p[0];
-    int64_t at = 0;
-    for (int64_t j = 1; j < n; ++j)
-      if (p[j * inner] > best) {
-        best = p[j * inner];
-        at = j;
-      }
-    out[k] = best;
-    argmax[k] = at;
+    kernels::column_max(x + o * n * inner + i, n, inner, &out[k], &argmax[k]);
   }
 }
 
