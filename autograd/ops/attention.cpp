@@ -51,6 +51,16 @@ struct Attended {
   Tensor out, lse;  // (B,H,Tq,d), (B,H,Tq)
 };
 
+Attended empty_outputs(const cpu::FlashAttentionShape& s, const Tensor& q) {
+  return {Tensor::empty(q.shape(), q.dtype(), q.device()), Tensor::empty({s.B, s.H, s.Tq}, q.dtype(), q.device())};
+}
+
+// dq, dk, dv of one call, to be overwritten (k and v share a shape).
+std::vector<Tensor> empty_grads(const Tensor& q, const Tensor& k) {
+  return {Tensor::empty(q.shape(), q.dtype(), q.device()), Tensor::empty(k.shape(), k.dtype(), k.device()),
+          Tensor::empty(k.shape(), k.dtype(), k.device())};
+}
+
 // The CUDA kernels' arguments; the ALiBi slopes travel to the device in `slopes`.
 cuda::FlashArgs cuda_args(const cpu::FlashAttentionShape& s, const cpu::FlashAttentionMask& m, Tensor& slopes,
                           Device device) {
@@ -78,8 +88,7 @@ struct Bf16Inputs {
 
 Attended attend_bf16(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Bf16Inputs& in,
                      const Tensor& q) {
-  Attended a{Tensor::empty(q.shape(), q.dtype(), q.device()),
-             Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device())};
+  Attended a = empty_outputs(shape, q);
   Tensor slopes;
   const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
   cuda::flash_attention_forward_bf16(q.device().index, args, bits(in.q), bits(in.k), bits(in.v), a.out.data<float>(),
@@ -91,21 +100,18 @@ Attended attend_bf16(const cpu::FlashAttentionShape& shape, const cpu::FlashAtte
 std::vector<Tensor> attend_backward_bf16(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m,
                                          const Bf16Inputs& in, const Tensor& q, const Tensor& k, const Tensor& out,
                                          const Tensor& lse, const Tensor& g) {
-  Tensor dq = Tensor::empty(q.shape(), q.dtype(), q.device());
-  Tensor dk = Tensor::empty(k.shape(), k.dtype(), k.device());
-  Tensor dv = Tensor::empty(k.shape(), k.dtype(), k.device());
+  std::vector<Tensor> grads = empty_grads(q, k);
   Tensor slopes, row_dot = Tensor::empty(lse.shape(), lse.dtype(), lse.device()), g_bits = bf16_bits(g);
   const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
   cuda::flash_attention_backward_bf16(q.device().index, args, bits(in.q), bits(in.k), bits(in.v), out.data<float>(),
-                                      lse.data<float>(), g.data<float>(), bits(g_bits), dq.data<float>(),
-                                      dk.data<float>(), dv.data<float>(), row_dot.data<float>());
-  return {dq, dk, dv};
+                                      lse.data<float>(), g.data<float>(), bits(g_bits), grads[0].data<float>(),
+                                      grads[1].data<float>(), grads[2].data<float>(), row_dot.data<float>());
+  return grads;
 }
 
 Attended attend(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Tensor& q,
                 const Tensor& k, const Tensor& v) {
-  Attended a{Tensor::empty(q.shape(), q.dtype(), q.device()),
-             Tensor::empty({shape.B, shape.H, shape.Tq}, q.dtype(), q.device())};
+  Attended a = empty_outputs(shape, q);
   if (runs_on_cuda("attention", "flash_attention", q)) {
     Tensor slopes;
     const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
@@ -127,9 +133,8 @@ Attended attend(const cpu::FlashAttentionShape& shape, const cpu::FlashAttention
 std::vector<Tensor> attend_backward(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m,
                                     const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                                     const Tensor& lse, const Tensor& g) {
-  Tensor dq = Tensor::empty(q.shape(), q.dtype(), q.device());
-  Tensor dk = Tensor::empty(k.shape(), k.dtype(), k.device());
-  Tensor dv = Tensor::empty(v.shape(), v.dtype(), v.device());
+  std::vector<Tensor> grads = empty_grads(q, k);
+  Tensor &dq = grads[0], &dk = grads[1], &dv = grads[2];
   if (runs_on_cuda("attention", "flash_attention backward", q)) {
     Tensor slopes, row_dot = Tensor::empty(lse.shape(), lse.dtype(), lse.device());
     const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
@@ -146,7 +151,7 @@ std::vector<Tensor> attend_backward(const cpu::FlashAttentionShape& shape, const
                                     dq.data<scalar_t>(), dk.data<scalar_t>(), dv.data<scalar_t>());
     });
   }
-  return {dq, dk, dv};
+  return grads;
 }
 
 }  // namespace
