@@ -33,6 +33,14 @@ inline double relative_difference(const Tensor& x, const Tensor& y) {
   return std::sqrt(err / std::max(ref, 1e-300));
 }
 
+// A fresh leaf on `device` holding t's values (undefined stays undefined).
+// Detached first: t.to(cpu) of a CPU tensor is t itself, so without it the
+// CPU and GPU leaves of one input would share (and double) a gradient, and
+// the second .to() would be recorded on the tape and could not be a leaf.
+inline Tensor leaf_on(const Tensor& t, Device device) {
+  return t.defined() ? t.detach().to(device).requires_grad_(true) : Tensor();
+}
+
 inline void allow_unverified_kernels() { ::setenv("MIXLAB_CUDA_UNVERIFIED", "1", 1); }
 
 }  // namespace mixlab::test

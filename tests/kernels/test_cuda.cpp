@@ -14,6 +14,7 @@
 using namespace mixlab;
 
 using test::allow_unverified_kernels;
+using test::leaf_on;
 using test::relative_difference;
 
 TEST_CASE("cuda: host <-> device copies round-trip", "[cuda]") {
@@ -185,10 +186,9 @@ TEST_CASE("cuda: layer norm, RMS norm and dropout, and their gradients, equal th
         const int64_t C = shape[shape.ndim() - 1];
         Tensor x = add(mul(Tensor::randn(shape, gen, dt), 3.0), 1.5), up = Tensor::randn(shape, gen, dt);
         Tensor w = affine ? Tensor::randn({C}, gen, dt) : Tensor(), b = affine ? Tensor::randn({C}, gen, dt) : Tensor();
-        auto leaf = [](const Tensor& t, Device d) { return t.defined() ? t.to(d).requires_grad_(true) : Tensor(); };
         for (bool rms : {false, true}) {
-          Tensor cx = leaf(x, Device::cpu()), cw = leaf(w, Device::cpu()), cb = leaf(b, Device::cpu());
-          Tensor gx = leaf(x, Device::cuda()), gw = leaf(w, Device::cuda()), gb = leaf(b, Device::cuda());
+          Tensor cx = leaf_on(x, Device::cpu()), cw = leaf_on(w, Device::cpu()), cb = leaf_on(b, Device::cpu());
+          Tensor gx = leaf_on(x, Device::cuda()), gw = leaf_on(w, Device::cuda()), gb = leaf_on(b, Device::cuda());
           Tensor cy = rms ? rms_norm(cx, cw, 1e-5) : layer_norm(cx, cw, cb, 1e-5);
           Tensor gy = rms ? rms_norm(gx, gw, 1e-5) : layer_norm(gx, gw, gb, 1e-5);
           CHECK(relative_difference(gy, cy) <= tol);
@@ -280,9 +280,8 @@ TEST_CASE("cuda: cumsum and the causal depthwise conv1d, with gradients, equal t
       const int64_t B = 2, C = 19;
       Tensor x = Tensor::randn({B, T, C}, gen, dt), w = Tensor::randn({C, K}, gen, dt), b = Tensor::randn({C}, gen, dt);
       Tensor up = Tensor::randn({B, T, C}, gen, dt);
-      auto leaf = [](const Tensor& t, Device d) { return t.to(d).requires_grad_(true); };
-      Tensor cx = leaf(x, Device::cpu()), cw = leaf(w, Device::cpu()), cb = leaf(b, Device::cpu());
-      Tensor gx = leaf(x, gpu), gw = leaf(w, gpu), gb = leaf(b, gpu);
+      Tensor cx = leaf_on(x, Device::cpu()), cw = leaf_on(w, Device::cpu()), cb = leaf_on(b, Device::cpu());
+      Tensor gx = leaf_on(x, gpu), gw = leaf_on(w, gpu), gb = leaf_on(b, gpu);
       Tensor cy = causal_conv1d(cx, cw, cb), gy = causal_conv1d(gx, gw, gb);
       CHECK(relative_difference(gy, cy) <= tol);
       cy.backward(up);
@@ -350,4 +349,15 @@ TEST_CASE("cuda: unverified kernel families refuse to run unless enabled, naming
 TEST_CASE("cuda: without a device, creating a CUDA tensor is a clear error", "[cuda][nocuda]") {
   if (cuda_available()) return;
   REQUIRE_THROWS_WITH(Tensor::zeros({2}, DType::F32, Device::cuda()), Catch::Contains("cuda"));
+}
+
+TEST_CASE("cuda test helpers: leaf_on makes independent leaves, even of a tensor on the same device",
+          "[cuda][nocuda]") {
+  Tensor x = Tensor::ones({3});
+  Tensor a = leaf_on(x, Device::cpu()), b = leaf_on(x, Device::cpu());
+  mul(a, 2.0).backward(Tensor::ones({3}));
+  CHECK(a.grad().to_vector() == std::vector<double>(3, 2.0));
+  CHECK_FALSE(b.grad().defined());
+  CHECK_FALSE(x.requires_grad());
+  CHECK_FALSE(leaf_on(Tensor(), Device::cpu()).defined());
 }

@@ -11,6 +11,7 @@
 #include "tests/cuda_test_util.h"
 
 using namespace mixlab;
+using test::leaf_on;
 using test::relative_difference;
 
 namespace {
@@ -38,7 +39,8 @@ Tensor round_to_bf16(const Tensor& x) {
 
 std::vector<double> slopes(int64_t H) {
   std::vector<double> s;
-  for (int64_t h = 0; h < H; ++h) s.push_back(std::pow(2.0, -8.0 * static_cast<double>(h + 1) / static_cast<double>(H)));
+  for (int64_t h = 0; h < H; ++h)
+    s.push_back(std::pow(2.0, -8.0 * static_cast<double>(h + 1) / static_cast<double>(H)));
   return s;
 }
 
@@ -65,9 +67,8 @@ TEST_CASE("cuda: flash attention forward and gradients equal the CPU kernel", "[
                              c.alibi ? slopes(c.H) : std::vector<double>{}};
       Tensor q = Tensor::randn({c.B, c.H, c.Tq, c.d}, gen, dt), k = Tensor::randn({c.B, c.Hkv, c.Tk, c.d}, gen, dt);
       Tensor v = Tensor::randn({c.B, c.Hkv, c.Tk, c.d}, gen, dt), up = Tensor::randn({c.B, c.H, c.Tq, c.d}, gen, dt);
-      auto leaf = [](const Tensor& t, Device d) { return t.to(d).requires_grad_(true); };
-      Tensor cq = leaf(q, Device::cpu()), ck = leaf(k, Device::cpu()), cv = leaf(v, Device::cpu());
-      Tensor gq = leaf(q, gpu), gk = leaf(k, gpu), gv = leaf(v, gpu);
+      Tensor cq = leaf_on(q, Device::cpu()), ck = leaf_on(k, Device::cpu()), cv = leaf_on(v, Device::cpu());
+      Tensor gq = leaf_on(q, gpu), gk = leaf_on(k, gpu), gv = leaf_on(v, gpu);
       Tensor cy = flash_attention(cq, ck, cv, mask), gy = flash_attention(gq, gk, gv, mask);
       REQUIRE(gy.device().is_cuda());
       CHECK(relative_difference(gy, cy) <= tol);
@@ -123,9 +124,8 @@ TEST_CASE("cuda: the BF16 tensor-core attention equals the F32 kernel on BF16-ro
            k = round_to_bf16(Tensor::randn({c.B, c.Hkv, c.Tk, c.d}, gen)),
            v = round_to_bf16(Tensor::randn({c.B, c.Hkv, c.Tk, c.d}, gen));
     Tensor up = round_to_bf16(Tensor::randn({c.B, c.H, c.Tq, c.d}, gen));
-    auto leaf = [](const Tensor& t, Device d) { return t.to(d).requires_grad_(true); };
-    Tensor cq = leaf(q, Device::cpu()), ck = leaf(k, Device::cpu()), cv = leaf(v, Device::cpu());
-    Tensor gq = leaf(q, gpu), gk = leaf(k, gpu), gv = leaf(v, gpu);
+    Tensor cq = leaf_on(q, Device::cpu()), ck = leaf_on(k, Device::cpu()), cv = leaf_on(v, Device::cpu());
+    Tensor gq = leaf_on(q, gpu), gk = leaf_on(k, gpu), gv = leaf_on(v, gpu);
     Tensor cy = flash_attention(cq, ck, cv, mask);
     AttentionMaskSpec bf16_mask = mask;
     bf16_mask.bf16 = true;

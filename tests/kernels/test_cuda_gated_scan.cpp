@@ -48,11 +48,11 @@ TEST_CASE("cuda: the gated scan and its gradients equal the CPU's", "[cuda]") {
       Tensor s0 = c.initial_state ? Tensor::randn({c.B, c.H, c.dk, c.dv}, gen, dt) : Tensor();
       const GatedScanOptions opts{c.chunk, c.bonus, 0.7};
       auto leaves = [](std::vector<Tensor> ts, Device d) {
-        for (Tensor& t : ts)
-          if (t.defined()) t = t.detach().to(d).requires_grad_(true);
+        for (Tensor& t : ts) t = test::leaf_on(t, d);
         return ts;
       };
-      const std::vector<Tensor> cin = leaves({q, k, v, g, u, s0}, Device::cpu()), gin = leaves({q, k, v, g, u, s0}, gpu);
+      const std::vector<Tensor> cin = leaves({q, k, v, g, u, s0}, Device::cpu());
+      const std::vector<Tensor> gin = leaves({q, k, v, g, u, s0}, gpu);
       Tensor c_last, g_last;
       Tensor cy = gated_scan(cin[0], cin[1], cin[2], cin[3], cin[4], cin[5], opts, &c_last);
       Tensor gy = gated_scan(gin[0], gin[1], gin[2], gin[3], gin[4], gin[5], opts, &g_last);
@@ -74,7 +74,8 @@ TEST_CASE("cuda: the gated scan and its gradients equal the CPU's", "[cuda]") {
 TEST_CASE("cuda: the gated scan rejects a positive log decay on a GPU too", "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
   test::allow_unverified_kernels();
-  Tensor q = Tensor::zeros({1, 1, 4, 2}, DType::F32, Device::cuda()), v = Tensor::zeros({1, 1, 4, 3}, DType::F32, Device::cuda());
+  Tensor q = Tensor::zeros({1, 1, 4, 2}, DType::F32, Device::cuda());
+  Tensor v = Tensor::zeros({1, 1, 4, 3}, DType::F32, Device::cuda());
   Tensor g = Tensor::full({1, 1, 4, 1}, 0.5, DType::F32, Device::cuda());
   REQUIRE_THROWS_WITH(gated_scan(q, q, v, g, Tensor(), Tensor(), GatedScanOptions{}),
                       Catch::Contains("log_decay") && Catch::Contains("<= 0"));

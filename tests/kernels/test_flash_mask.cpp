@@ -77,8 +77,8 @@ TEST_CASE("flash mask: visibility is the CPU kernel's rule", "[kernels][attentio
   // Scores: scaled, then the bias subtracted; -inf where hidden, whose probability is 0.
   CHECK(cuda::flash::masked_score(a, 0, 2, 6, 8.0) == 8.0 * 0.25 - 0.5 * 3);
   CHECK(cuda::flash::masked_score(a, 0, 0, 8, 8.0) == -std::numeric_limits<double>::infinity());
-  CHECK(cuda::flash::probability(cuda::flash::masked_score(a, 0, 0, 8, 8.0), -std::numeric_limits<double>::infinity()) ==
-        0.0);
+  const double hidden = cuda::flash::masked_score(a, 0, 0, 8, 8.0);
+  CHECK(cuda::flash::probability(hidden, -std::numeric_limits<double>::infinity()) == 0.0);
   CHECK(cuda::flash::probability(1.5, 0.5) == std::exp(1.0));
 }
 

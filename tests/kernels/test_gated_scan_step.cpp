@@ -90,7 +90,8 @@ Results run_steps(const StepCase& c, const Inputs& in, double scale) {
           if (c.width > 1) r.dg[g0 + t * dk + i] = g.dg;
         }
         if (c.width == 1) r.dg[g0 + t] = dg_head;
-        for (int64_t j = 0; j < dv; ++j) r.dv[v0 + t * dv + j] = cuda::scan::column_grad(dS.data(), dv, tv, dk, j, c.bonus);
+        for (int64_t j = 0; j < dv; ++j)
+          r.dv[v0 + t * dv + j] = cuda::scan::column_grad(dS.data(), dv, tv, dk, j, c.bonus);
         for (int64_t e = 0; e < dk * dv; ++e) cuda::scan::carry_element(dS.data(), dv, tv, dv, e, c.bonus);
       }
       std::copy(dS.begin(), dS.end(), r.ds0.begin() + bh * dk * dv);
