@@ -229,14 +229,14 @@ class LinearAttention : public SequenceMixer {
     return u;
   }
 
-  // (n, n) lower-triangular ones (the causal mask as a multiplier), per (n, dtype).
-  Tensor tril(int64_t n, DType dtype) {
+  // (n, n) lower-triangular ones (the causal mask as a multiplier), per (n, dtype, device).
+  Tensor tril(int64_t n, DType dtype, Device device) {
     for (const Tensor& m : masks_)
-      if (m.size(0) == n && m.dtype() == dtype) return m;
+      if (m.size(0) == n && m.dtype() == dtype && m.device() == device) return m;
     std::vector<double> m(n * n, 0.0);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j <= i; ++j) m[i * n + j] = 1.0;
-    masks_.push_back(Tensor::from_vector(m, {n, n}, dtype));
+    masks_.push_back(Tensor::from_vector(m, {n, n}, dtype, device));
     return masks_.back();
   }
 
@@ -245,7 +245,7 @@ class LinearAttention : public SequenceMixer {
 
   // Masked (T×T) products: every form's ground truth.
   Tensor parallel(const Tensor& fq, const Tensor& fk, const Tensor& v) {
-    Tensor A = mul(matmul(fq, fk, false, true), tril(fq.size(2), fq.dtype()));  // (B,H,T,T)
+    Tensor A = mul(matmul(fq, fk, false, true), tril(fq.size(2), fq.dtype(), fq.device()));  // (B,H,T,T)
     Tensor num = matmul(A, v);
     return normalize_ ? combine(num, sum(A, -1, true)) : num;
   }
