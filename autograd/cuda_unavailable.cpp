@@ -21,6 +21,9 @@ void copy_device_to_host(int, void*, const void*, size_t) { unavailable("cuda::c
 void copy_device_to_device(int, void*, const void*, size_t) { unavailable("cuda::copy_device_to_device"); }
 void fill_zero(int, void*, size_t) { unavailable("cuda::fill_zero"); }
 void synchronize(int) { unavailable("cuda::synchronize"); }
+int64_t first_index_outside(int, const int64_t*, int64_t, int64_t, int64_t*) {
+  unavailable("cuda::first_index_outside");
+}
 void gemm_f32(int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
               float*, int64_t, int64_t) {
   unavailable("cuda::gemm_f32");

@@ -76,13 +76,21 @@ void check_index_vector(const char* op, const Tensor& idx, const Tensor& x) {
   MIXLAB_CHECK(idx.ndim() == 1, op, ": indices must be 1-D, got ", idx.describe());
 }
 // `what()` names the indexed extent; it is only built when a check fails.
+// Checked before any kernel reads the indices; on a GPU without copying them
+// to the host (only the first bad position, and then its value, cross).
 template <typename What>
 void check_index_range(const char* op, const Tensor& idx, int64_t limit, What what) {
-  const Tensor host = idx.device().is_cuda() ? idx.to(Device::cpu()) : idx;  // checked before any kernel reads it
-  const int64_t bad = cpu::first_index_outside(host.data<int64_t>(), host.numel(), limit);
+  int64_t bad = -1;
+  if (ops_detail::runs_on_cuda("movement", op, idx)) {
+    Tensor scratch = Tensor::empty({1}, DType::I64, idx.device());
+    bad = cuda::first_index_outside(idx.device().index, idx.data<int64_t>(), idx.numel(), limit,
+                                    scratch.data<int64_t>());
+  } else {
+    bad = cpu::first_index_outside(idx.data<int64_t>(), idx.numel(), limit);
+  }
   if (bad < 0) return;
-  throw Error(detail::concat(op, ": index ", host.to_indices()[bad], " at position ", bad, " is out of range [0, ",
-                             limit, ") for ", what()));
+  throw Error(detail::concat(op, ": index ", slice(idx.reshape({-1}), 0, bad, bad + 1).to_indices()[0], " at position ", bad,
+                             " is out of range [0, ", limit, ") for ", what()));
 }
 
 std::string dims_str(const std::vector<int>& dims) {

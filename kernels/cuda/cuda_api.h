@@ -111,6 +111,10 @@ struct PermuteIndex {
 };
 template <typename T>
 void permute_copy(int device, const T* in, T* out, const PermuteIndex& ix);
+// The bounds check of gathers and scatters on the device, as
+// cpu::first_index_outside: the first position of idx (n entries) outside
+// [0, limit), or -1; `scratch` is one device int64. Only 8 bytes cross.
+int64_t first_index_outside(int device, const int64_t* idx, int64_t n, int64_t limit, int64_t* scratch);
 template <typename T>
 void copy_axis_range(int device, const T* src, int64_t src_len, int64_t src_start, T* dst, int64_t dst_len,
                      int64_t dst_start, int64_t outer, int64_t count, int64_t inner);

@@ -10,6 +10,14 @@ namespace mixlab::cuda {
 
 namespace {
 
+// The lowest position whose index is outside [0, limit), by atomicMin (the
+// minimum does not depend on the order the threads arrive in).
+__global__ void first_outside_kernel(const int64_t* idx, int64_t n, int64_t limit, unsigned long long* first) {
+  MIXLAB_GRID_STRIDE(i, n) {
+    if (idx[i] < 0 || idx[i] >= limit) atomicMin(first, static_cast<unsigned long long>(i));
+  }
+}
+
 template <typename T>
 __global__ void permute_kernel(const T* in, T* out, int64_t total, PermuteIndex ix) {
   MIXLAB_GRID_STRIDE(k, total) {
@@ -50,6 +58,17 @@ __global__ void scatter_add_kernel(T* dst, const int64_t* idx, const T* src, int
 }
 
 }  // namespace
+
+int64_t first_index_outside(int device, const int64_t* idx, int64_t n, int64_t limit, int64_t* scratch) {
+  MIXLAB_CUDA_CHECK(cudaSetDevice(device));
+  if (n == 0) return -1;
+  unsigned long long first = static_cast<unsigned long long>(n);
+  MIXLAB_CUDA_CHECK(cudaMemcpy(scratch, &first, sizeof(first), cudaMemcpyHostToDevice));
+  first_outside_kernel<<<blocks_for(n), kThreads>>>(idx, n, limit, reinterpret_cast<unsigned long long*>(scratch));
+  check_launch("first_index_outside");
+  MIXLAB_CUDA_CHECK(cudaMemcpy(&first, scratch, sizeof(first), cudaMemcpyDeviceToHost));
+  return first < static_cast<unsigned long long>(n) ? static_cast<int64_t>(first) : -1;
+}
 
 template <typename T>
 void permute_copy(int device, const T* in, T* out, const PermuteIndex& ix) {
