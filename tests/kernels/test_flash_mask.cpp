@@ -15,6 +15,34 @@
 
 using namespace mixlab;
 
+namespace {
+
+// The tightest [lo, hi) of keys (for a tile of queries [t0, t1)) or of
+// queries (for a tile of keys) holding every visible pair; lo >= hi if none.
+std::pair<int64_t, int64_t> visible_span(const cuda::FlashArgs& a, bool query_tile, int64_t t0, int64_t t1) {
+  const int64_t other = query_tile ? a.Tk : a.Tq;
+  int64_t lo = other, hi = 0;
+  for (int64_t t = t0; t < t1; ++t)
+    for (int64_t o = 0; o < other; ++o)
+      if (query_tile ? cuda::flash::visible(a, t, o) : cuda::flash::visible(a, o, t)) {
+        lo = std::min(lo, o);
+        hi = std::max(hi, o + 1);
+      }
+  return {lo, hi};
+}
+
+// A kernel's tile range equals the span; a tile nothing is visible to may get any empty range.
+void check_range(int64_t lo, int64_t hi, std::pair<int64_t, int64_t> span) {
+  if (span.second > span.first) {
+    CHECK(lo == span.first);
+    CHECK(hi == span.second);
+  } else {
+    CHECK(lo >= hi);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("flash mask: tile key and query ranges cover every visible pair and are tight", "[kernels][attention]") {
   int checked = 0;
   for (int64_t Tq : {1, 7, 33, 64, 100})
@@ -27,35 +55,14 @@ TEST_CASE("flash mask: tile key and query ranges cover every visible pair and ar
             INFO("Tq " << Tq << " Tk " << Tk << (causal ? " causal" : " full") << " window " << window << " tile "
                        << tile);
             for (int64_t i0 = 0; i0 < Tq; i0 += tile) {
-              const int64_t i1 = std::min(Tq, i0 + tile);
-              int64_t lo, hi, seen_lo = Tk, seen_hi = 0;
-              cuda::flash::key_range(a, i0, i1, &lo, &hi);
-              for (int64_t i = i0; i < i1; ++i)
-                for (int64_t j = 0; j < Tk; ++j)
-                  if (cuda::flash::visible(a, i, j)) {
-                    seen_lo = std::min(seen_lo, j);
-                    seen_hi = std::max(seen_hi, j + 1);
-                  }
-              CHECK(lo == seen_lo);
-              CHECK(hi == seen_hi);
+              int64_t lo, hi;
+              cuda::flash::key_range(a, i0, std::min(Tq, i0 + tile), &lo, &hi);
+              check_range(lo, hi, visible_span(a, true, i0, std::min(Tq, i0 + tile)));
             }
             for (int64_t j0 = 0; j0 < Tk; j0 += tile) {
-              const int64_t j1 = std::min(Tk, j0 + tile);
-              int64_t lo, hi, seen_lo = Tq, seen_hi = 0;
-              cuda::flash::query_range(a, j0, j1, &lo, &hi);
-              for (int64_t j = j0; j < j1; ++j)
-                for (int64_t i = 0; i < Tq; ++i)
-                  if (cuda::flash::visible(a, i, j)) {
-                    seen_lo = std::min(seen_lo, i);
-                    seen_hi = std::max(seen_hi, i + 1);
-                  }
-              // A key tile no query sees may get any empty range.
-              if (seen_hi > seen_lo) {
-                CHECK(lo == seen_lo);
-                CHECK(hi == seen_hi);
-              } else {
-                CHECK(lo >= hi);
-              }
+              int64_t lo, hi;
+              cuda::flash::query_range(a, j0, std::min(Tk, j0 + tile), &lo, &hi);
+              check_range(lo, hi, visible_span(a, false, j0, std::min(Tk, j0 + tile)));
             }
             ++checked;
           }
