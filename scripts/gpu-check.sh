@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Verifies mixlab's CUDA code on a machine with an NVIDIA GPU, in one command
-# (docs/cuda.md), within 8 minutes on one H100:
+# (docs/cuda.md), meant to fit 8 minutes on one H100 (not yet timed on one):
 #   1. the binaries: from .gpu-bundle/ when present (built elsewhere by
 #      scripts/gpu-bundle.sh, for machines without mixlab's Debian packages),
 #      else built here into build-cuda/ for the GPU present;
