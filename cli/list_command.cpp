@@ -19,9 +19,21 @@ int list_command(const Args& args) {
   std::cout << "Mixers (model.pattern = name,name,...; options in the [name] section):\n\n";
   for (const MixerSpec& spec : mixer_registry()) {
     po::options_description section(spec.name + ": " + spec.summary);
-    spec.add_options(section);
+    spec.declare(section, spec.name, {});
     std::cout << section << "\n";
   }
+  std::cout << "Presets (a mixer with other defaults, used and configured like one):\n\n";
+  for (const MixerPreset& preset : mixer_presets()) {
+    std::string settings;
+    for (const std::string& s : preset.settings) settings += (settings.empty() ? "" : ", ") + s;
+    std::cout << "  " << preset.name << " = " << preset.mixer << " with " << settings << ": " << preset.summary
+              << "\n";
+  }
+  std::cout << "\nInstances: a config section that names a mixer (or preset) is a layer of its own, with every\n"
+               "option of that mixer; this model holds two differently configured attention layers:\n"
+               "    [model]\n    pattern = shortconv, local, global\n"
+               "    [local]\n    mixer = mha\n    window = 16\n"
+               "    [global]\n    mixer = mha\n    n_heads = 2\n\n";
   std::cout << "Tasks (task.name = name; options in the [task] section):\n\n";
   for (const TaskSpec& spec : task_registry()) std::cout << task_options(spec.name) << "\n";
   return 0;

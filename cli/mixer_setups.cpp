@@ -9,23 +9,23 @@ namespace mixlab::cli {
 
 const std::vector<MixerSetup>& mixer_setups() {
   static const std::vector<MixerSetup> setups = {
-      {"mha", "mha", {"mha.n_heads=8"}},
-      {"gqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=2"}},
-      {"mqa", "mha", {"mha.n_heads=8", "mha.n_kv_heads=1"}},
+      {"mha", "mha", {"n_heads=8"}},
+      {"gqa", "mha", {"n_heads=8", "n_kv_heads=2"}},
+      {"mqa", "mha", {"n_heads=8", "n_kv_heads=1"}},
       // DeepSeek-V2's proportions: latent 4x a head, a 32-dim shared RoPE key.
-      {"mla", "mla", {"mla.n_heads=8", "mla.kv_lora_rank=256", "mla.qk_nope_dim=64", "mla.qk_rope_dim=32",
-                      "mla.v_head_dim=64"}},
-      {"swa", "swa", {"swa.n_heads=8", "swa.window=1024"}},
-      {"longformer", "longformer", {"longformer.n_heads=8", "longformer.window=512", "longformer.n_global=16"}},
-      {"linear_attn", "linear_attn", {"linear_attn.n_heads=8"}},
-      {"performer", "performer", {"performer.n_heads=8"}},
-      {"linformer", "linformer", {"linformer.n_heads=8", "linformer.k=256"}},
-      {"retnet", "retnet", {"retnet.n_heads=8"}},
+      {"mla", "mla", {"n_heads=8", "kv_lora_rank=256", "qk_nope_dim=64", "qk_rope_dim=32",
+                      "v_head_dim=64"}},
+      {"swa", "mha", {"n_heads=8", "window=1024"}},
+      {"longformer", "longformer", {"n_heads=8", "window=512", "n_global=16"}},
+      {"linear_attn", "linear_attn", {"n_heads=8"}},
+      {"performer", "performer", {"n_heads=8"}},
+      {"linformer", "linformer", {"n_heads=8", "k=256"}},
+      {"retnet", "retnet", {"n_heads=8"}},
       // The reference Mamba-2 sizes (d_state 128, headdim 64, expand 2: 16 heads at d_model 512).
-      {"mamba2", "mamba2", {"mamba2.d_state=128", "mamba2.headdim=64", "mamba2.chunk_size=64"}},
-      {"mamba2_recurrent", "mamba2", {"mamba2.d_state=128", "mamba2.headdim=64", "mamba2.form=recurrent"}, 4096},
-      {"rwkv6", "rwkv6", {"rwkv6.head_size=64"}},
-      {"rwkv6_recurrent", "rwkv6", {"rwkv6.head_size=64", "rwkv6.form=recurrent"}, 4096},
+      {"mamba2", "mamba2", {"d_state=128", "headdim=64", "chunk_size=64"}},
+      {"mamba2_recurrent", "mamba2", {"d_state=128", "headdim=64", "form=recurrent"}, 4096},
+      {"rwkv6", "rwkv6", {"head_size=64"}},
+      {"rwkv6_recurrent", "rwkv6", {"head_size=64", "form=recurrent"}, 4096},
       {"shortconv", "shortconv", {}},
   };
   return setups;
@@ -53,7 +53,10 @@ std::shared_ptr<SequenceMixer> build_mixer_setup(const MixerSetup& setup, int64_
   ctx.d_model = d_model;
   ctx.max_seq_len = max_seq_len;
   Generator gen(7);
-  return find_mixer(setup.mixer).make(parse_options(mixer_options(), setup.options), ctx, gen);
+  const MixerSpec& spec = find_mixer(setup.mixer);
+  std::vector<std::string> args;
+  for (const std::string& o : setup.options) args.push_back(spec.name + "." + o);
+  return spec.make(parse_options(mixer_options(), args), ctx, gen);
 }
 
 }  // namespace mixlab::cli

@@ -13,7 +13,7 @@ namespace mixlab::cli {
 struct MixerSetup {
   std::string label;                 // the row name ("gqa", "mamba2", ...)
   std::string mixer;                 // registry name
-  std::vector<std::string> options;  // "<mixer>.<key>=<value>" settings
+  std::vector<std::string> options;  // "<key>=<value>" settings of the mixer
   // Longest sequence the training benchmark runs it at (0 = any): token-by-
   // token forms keep a state per token on the tape (8 GiB at 16k for mamba2).
   int64_t max_train_length = 0;

@@ -35,7 +35,7 @@ constexpr uint64_t kDropoutSeedOffset = 0x9E3779B97F4A7C15ull;
 Block::Block(const ModelConfig& cfg, const po::variables_map& mixer_opts, const MixerContext& ctx,
              const std::string& mixer_name, Generator& gen) {
   norm1 = register_module("norm1", make_norm(cfg));
-  mixer = register_module("mixer", find_mixer(mixer_name).make(mixer_opts, ctx, gen));
+  mixer = register_module("mixer", make_layer_mixer(mixer_name, mixer_opts, ctx, gen));
   if (cfg.ffn_at(ctx.layer_index) != "none") {
     norm2 = register_module("norm2", make_norm(cfg));
     ffn = register_module("ffn", make_ffn(cfg, ctx, gen));

@@ -24,7 +24,8 @@ void ModelConfig::add_options(po::options_description& desc) {
       ("model.d_model", po::value<int64_t>()->default_value(d.d_model), "model width")
       ("model.n_layers", po::value<int>()->default_value(d.n_layers), "number of blocks")
       ("model.pattern", po::value<std::string>()->default_value("mha"),
-       "mixers by layer, comma-separated: layer i uses pattern[i % len] (e.g. shortconv,mha)")
+       "mixers by layer, comma-separated: layer i uses pattern[i % len] (e.g. shortconv,mha); an entry names a "
+       "mixer, a preset (swa) or a section of the config that names one ([local] mixer = mha)")
       ("model.norm", po::value<std::string>()->default_value(d.norm), "layernorm | rmsnorm")
       ("model.norm_eps", po::value<double>()->default_value(d.norm_eps), "epsilon of every norm")
       ("model.ffn", po::value<std::string>()->default_value(d.ffn), "none | mlp (GELU) | swiglu | moe")
@@ -85,13 +86,10 @@ ModelConfig ModelConfig::from_options(const po::variables_map& vm) {
 
   MIXLAB_CHECK(c.d_model > 0, "model.d_model = ", c.d_model, " must be > 0");
   MIXLAB_CHECK(c.n_layers > 0, "model.n_layers = ", c.n_layers, " must be > 0");
+  MIXLAB_CHECK(!c.pattern.empty(), "model.pattern is empty: name at least one mixer (e.g. model.pattern = mha)");
   for (const std::string& m : c.pattern) {
     MIXLAB_CHECK(!m.empty(), "model.pattern = '", option<std::string>(vm, "model.pattern"), "' has an empty entry");
-    try {
-      find_mixer(m);
-    } catch (const Error& e) {
-      throw Error(std::string("model.pattern: ") + e.what());
-    }
+    resolve_layer_mixer(m, vm);  // a mixer, preset or instance section, or one line saying what is allowed
   }
   require_one_of("model.norm", c.norm, {"layernorm", "rmsnorm"});
   require_one_of("model.ffn", c.ffn, {"none", "mlp", "swiglu", "moe"});

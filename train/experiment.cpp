@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "layers/mixers/registry.h"
@@ -32,19 +33,36 @@ std::vector<std::string> normalise(const std::vector<std::string>& args) {
   return out;
 }
 
-// The value of task.name from the overrides, else the file, else "mqar".
-std::string find_task_name(const std::string& ini_path, const std::vector<std::string>& args) {
-  const std::string prefix = std::string("--") + kTaskKey + "=";
-  for (const std::string& a : args)
-    if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
+// Every "key = value" of the file and the overrides as text, the overrides
+// winning, read before any option is declared: the task and the mixer
+// instances a config names decide which options exist.
+std::map<std::string, std::string> raw_settings(const std::string& ini_path, const std::vector<std::string>& args) {
+  std::map<std::string, std::string> raw;
   if (!ini_path.empty()) {
-    po::options_description only_task;
-    only_task.add_options()(kTaskKey, po::value<std::string>());
-    po::variables_map vm;
-    po::store(po::parse_config_file<char>(ini_path.c_str(), only_task, /*allow_unregistered=*/true), vm);
-    if (vm.count(kTaskKey)) return vm[kTaskKey].as<std::string>();
+    const po::options_description none;
+    for (const po::option& o : po::parse_config_file<char>(ini_path.c_str(), none, /*allow_unregistered=*/true).options)
+      if (!o.value.empty()) raw[o.string_key] = o.value.back();
   }
-  return "mqar";
+  for (const std::string& a : args) {  // normalised "--key=value"
+    const auto eq = a.find('=');
+    raw[a.substr(2, eq - 2)] = a.substr(eq + 1);
+  }
+  return raw;
+}
+
+// The instance sections of a config: every "<section>.mixer" key.
+MixerInstances find_instances(const std::map<std::string, std::string>& raw) {
+  static const std::set<std::string> reserved = {"task", "model", "train", "moe"};
+  MixerInstances instances;
+  for (const auto& [key, value] : raw) {
+    const auto dot = key.find('.');
+    if (dot == std::string::npos || key.substr(dot + 1) != "mixer") continue;
+    const std::string section = key.substr(0, dot);
+    MIXLAB_CHECK(!reserved.contains(section), key, " = ", value, ": [", section,
+                 "] is a section of mixlab's own; name the mixer instance differently");
+    instances[section] = value;
+  }
+  return instances;
 }
 
 std::string to_text(const boost::any& v) {
@@ -61,7 +79,7 @@ std::string to_text(const boost::any& v) {
 
 }  // namespace
 
-po::options_description Experiment::options_for(const std::string& task_name) {
+po::options_description Experiment::options_for(const std::string& task_name, const MixerInstances& instances) {
   po::options_description all;
   po::options_description task_section("[task] " + find_task(task_name).summary);
   task_section.add_options()(kTaskKey, po::value<std::string>()->default_value(task_name), "the recall task");
@@ -70,7 +88,7 @@ po::options_description Experiment::options_for(const std::string& task_name) {
   ModelConfig::add_options(model_section);
   po::options_description train_section("[train]");
   TrainConfig::add_options(train_section);
-  all.add(task_section).add(model_section).add(train_section).add(mixer_options());
+  all.add(task_section).add(model_section).add(train_section).add(mixer_options(instances));
   return all;
 }
 
@@ -81,9 +99,11 @@ Experiment Experiment::load(const std::string& ini_path, const std::vector<std::
   const std::vector<std::string> args = normalise(overrides);
   po::variables_map vm;
   try {
-    const std::string task_name = find_task_name(ini_path, args);
+    const std::map<std::string, std::string> raw = raw_settings(ini_path, args);
+    const auto task = raw.find(kTaskKey);
+    const std::string task_name = task == raw.end() ? "mqar" : task->second;
     find_task(task_name);  // unknown names fail here, listing the allowed ones
-    const po::options_description desc = options_for(task_name);
+    const po::options_description desc = options_for(task_name, find_instances(raw));
     // Stored first, the command line wins over the file.
     po::store(po::command_line_parser(args).options(desc).run(), vm);
     if (!ini_path.empty()) po::store(po::parse_config_file<char>(ini_path.c_str(), desc), vm);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "layers/mixers/registry.h"
 #include "layers/options.h"
 #include "models/language_model.h"
 #include "models/model_config.h"
@@ -23,8 +24,9 @@ struct Experiment {
   std::shared_ptr<const Dataset> dataset;
 
   // Every key an experiment with task `task_name` accepts: [task] (selector
-  // task.name plus the task's own keys), [model], [train] and one section per mixer.
-  static po::options_description options_for(const std::string& task_name);
+  // task.name plus the task's own keys), [model], [train], one section per
+  // mixer and preset, and one per mixer instance of the config ([local] mixer = mha).
+  static po::options_description options_for(const std::string& task_name, const MixerInstances& instances = {});
 
   // Reads `ini_path` (sections are key prefixes: [model] d_model = 64 is
   // model.d_model) and applies `overrides` ("--model.d_model=128" or

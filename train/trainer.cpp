@@ -4,6 +4,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "autograd/allocator.h"
@@ -60,30 +62,37 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// A resolved config without the keys that say where a run executes (device,
-// TF32, CPU threads): a run may resume elsewhere, since checkpoints hold host
-// tensors. Everything else must match for a resume.
-std::string without_placement(const std::string& ini) {
+// "section.key" -> value of a resolved config's text.
+std::map<std::string, std::string> ini_values(const std::string& ini) {
+  std::map<std::string, std::string> values;
   std::stringstream in(ini);
-  std::string line, section, out;
-  while (std::getline(in, line)) {
-    if (line.starts_with("[")) section = line;
-    const bool placement = section == "[train]" && (line.starts_with("device = ") || line.starts_with("tf32 = ") ||
-                                                    line.starts_with("threads = "));
-    if (!placement) out += line + "\n";
+  std::string section;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("[")) section = line.substr(1, line.size() - 2);
+    const auto eq = line.find(" = ");
+    if (eq != std::string::npos) values[section + "." + line.substr(0, eq)] = line.substr(eq + 3);
   }
-  return out;
+  return values;
 }
 
-// The first line where two resolved configs differ, for the resume error.
-std::string first_difference(const std::string& a, const std::string& b) {
-  std::stringstream sa(without_placement(a)), sb(without_placement(b));
-  std::string la, lb;
-  while (true) {
-    const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
-    if (!ga && !gb) return "";
-    if (!ga || !gb || la != lb) return "'" + (ga ? la : "(nothing)") + "' in the run vs '" + (gb ? lb : "(nothing)") + "' now";
+// Where a run's config.ini and the config it resumes with first differ, ""
+// when they agree. The keys that say where a run executes (device, TF32, CPU
+// threads) may differ: checkpoints hold host tensors. A key the run's config
+// lacks may hold its default (an option added since the run started, whose
+// default is the behaviour the run had); everything else must match.
+std::string first_difference(const std::string& run_ini, const Experiment& ex) {
+  static const std::set<std::string> placement = {"train.device", "train.tf32", "train.threads"};
+  const std::map<std::string, std::string> run = ini_values(run_ini), now = ini_values(ex.resolved_ini());
+  for (const auto& [key, value] : run) {
+    if (placement.contains(key)) continue;
+    const auto it = now.find(key);
+    if (it == now.end()) return "'" + key + " = " + value + "' in the run vs no such key now";
+    if (it->second != value) return "'" + key + " = " + value + "' in the run vs '" + key + " = " + it->second + "' now";
   }
+  for (const auto& [key, value] : now)
+    if (!run.contains(key) && !placement.contains(key) && !ex.options.at(key).defaulted())
+      return "no '" + key + "' in the run vs '" + key + " = " + value + "' now";
+  return "";
 }
 
 std::vector<std::string> segment_names(const Dataset& data) {
@@ -123,7 +132,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   // Everything that can refuse happens before anything is written.
   if (opts.resume) {
     MIXLAB_CHECK(fs::is_regular_file(ckpt_path), "--resume: no checkpoint at ", ckpt_path);
-    const std::string diff = first_difference(read_text(config_path), resolved);
+    const std::string diff = first_difference(read_text(config_path), ex);
     MIXLAB_CHECK(diff.empty(), "--resume: the config differs from the run's ", config_path, ": ", diff);
   } else {
     MIXLAB_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,

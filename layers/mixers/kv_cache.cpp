@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "autograd/error.h"
+#include "autograd/ops.h"
 
 namespace mixlab {
 
@@ -22,6 +23,14 @@ void copy_rows(const Tensor& src, int64_t src_row, const Tensor& dst, int64_t ds
 }
 
 }  // namespace
+
+std::vector<Tensor> KVBuffer::visible_rows() const {
+  if (!k_.defined()) return {};
+  const int64_t first = window_ > 0 ? std::max<int64_t>(0, length_ - window_) : 0;
+  std::vector<Tensor> rows = {slice(k_, 2, first, length_)};
+  if (with_values_) rows.push_back(slice(v_, 2, first, length_));
+  return rows;
+}
 
 void KVBuffer::reserve(int64_t rows, const Tensor& like) {
   const int64_t capacity = k_.defined() ? k_.size(2) : 0;

@@ -6,6 +6,7 @@
 // never holds more than the W rows the next query can see: it slides its last
 // W rows to the front when the buffer fills (capacity ~2W), instead of growing.
 #include <cstdint>
+#include <vector>
 
 #include "autograd/tensor.h"
 
@@ -24,6 +25,9 @@ class KVBuffer {
   int64_t length() const { return length_; }
   const Tensor& keys() const { return k_; }    // (B, Hkv, capacity, d); undefined before the first append
   const Tensor& values() const { return v_; }  // undefined for a keys-only cache
+  // The rows the next query can see (the last min(length, W) of a windowed
+  // cache), keys then values: what the cache must keep, without its capacity.
+  std::vector<Tensor> visible_rows() const;
 
  private:
   void reserve(int64_t rows, const Tensor& like);

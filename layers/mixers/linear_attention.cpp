@@ -44,7 +44,8 @@ enum class Form { Chunked, Parallel, Recurrent };
 
 struct LinearAttnOptions {
   int64_t n_heads = 1, feature_dim = 0, chunk_size = 64;
-  std::string feature_map = "elu", form = "chunked";
+  FeatureMap feature_map = FeatureMap::Elu;
+  Form form = Form::Chunked;
   bool normalize = true;
   double eps = 1e-6;
 };
@@ -54,31 +55,16 @@ constexpr double kNormEps = 1e-5;  // the per-head RMSNorm when normalize = fals
 struct LinearAttnState : MixerState {
   Tensor S;  // (B, H, F, d_v)
   Tensor z;  // (B, H, 1, F)
+  std::vector<Tensor> tensors() const override { return {S, z}; }
 };
 
 class LinearAttention : public SequenceMixer {
  public:
   LinearAttention(const MixerContext& ctx, const LinearAttnOptions& o, Generator& gen)
-      : d_model_(ctx.d_model), n_heads_(o.n_heads), normalize_(o.normalize), eps_(o.eps), chunk_(o.chunk_size) {
-    MIXLAB_CHECK(o.n_heads > 0 && ctx.d_model % o.n_heads == 0, "linear_attn.n_heads: d_model ", ctx.d_model,
+      : d_model_(ctx.d_model), n_heads_(o.n_heads), normalize_(o.normalize), eps_(o.eps), chunk_(o.chunk_size),
+        map_(o.feature_map), form_(o.form) {
+    MIXLAB_CHECK(ctx.d_model % o.n_heads == 0, ctx.section, ".n_heads: d_model ", ctx.d_model,
                  " is not divisible by ", o.n_heads, " heads");
-    MIXLAB_CHECK(o.feature_dim >= 0, "linear_attn.feature_dim: ", o.feature_dim,
-                 " must be >= 0 (0 = d_model / n_heads)");
-    MIXLAB_CHECK(o.chunk_size >= 1, "linear_attn.chunk_size: ", o.chunk_size, " must be >= 1");
-    MIXLAB_CHECK(o.eps >= 0, "linear_attn.eps: ", o.eps, " must be >= 0");
-    if (o.feature_map == "elu") map_ = FeatureMap::Elu;
-    else if (o.feature_map == "relu") map_ = FeatureMap::Relu;
-    else if (o.feature_map == "identity") map_ = FeatureMap::Identity;
-    else if (o.feature_map == "taylor") map_ = FeatureMap::Taylor;
-    else
-      throw Error(detail::concat("linear_attn.feature_map = '", o.feature_map,
-                                 "' is not allowed (allowed: elu, relu, identity, taylor)"));
-    if (o.form == "chunked") form_ = Form::Chunked;
-    else if (o.form == "parallel") form_ = Form::Parallel;
-    else if (o.form == "recurrent") form_ = Form::Recurrent;
-    else
-      throw Error(detail::concat("linear_attn.form = '", o.form,
-                                 "' is not allowed (allowed: chunked, parallel, recurrent)"));
     d_v_ = d_model_ / n_heads_;
     d_k_ = o.feature_dim > 0 ? o.feature_dim : d_v_;
     F_ = map_ == FeatureMap::Taylor ? 1 + d_k_ + d_k_ * d_k_ : d_k_;
@@ -297,8 +283,8 @@ class LinearAttention : public SequenceMixer {
   bool normalize_;
   double eps_;
   int64_t chunk_;
-  FeatureMap map_ = FeatureMap::Elu;
-  Form form_ = Form::Chunked;
+  FeatureMap map_;
+  Form form_;
   std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, out_proj_;
   std::vector<Tensor> masks_;
 };
@@ -306,48 +292,42 @@ class LinearAttention : public SequenceMixer {
 }  // namespace
 
 MixerSpec linear_attn_mixer_spec() {
-  return {
+  using O = LinearAttnOptions;
+  return define_mixer<O>(
       "linear_attn",
       "causal linear attention (Katharopoulos; Based Taylor map): chunked/parallel/recurrent forms, O(1) decode state",
-      [](po::options_description& o) {
-        o.add_options()("linear_attn.n_heads", po::value<int64_t>()->default_value(1),
-                        "heads; d_model must divide (value head dim = d_model / n_heads)")(
-            "linear_attn.feature_dim", po::value<int64_t>()->default_value(0),
-            "q/k dim per head before the feature map; 0 = d_model / n_heads (Zoology's Based: 8-24)")(
-            "linear_attn.feature_map", po::value<std::string>()->default_value("elu"),
-            "elu (elu+1) | relu | identity | taylor (Based 2nd order: 1 + d + d^2 features)")(
-            "linear_attn.normalize", po::value<bool>()->default_value(true, "true"),
-            "divide by phi(q).sum phi(k) + eps; false = per-head RMSNorm on the output instead (fla)")(
-            "linear_attn.chunk_size", po::value<int64_t>()->default_value(64), "tokens per chunk of the chunked form")(
-            "linear_attn.form", po::value<std::string>()->default_value("chunked"),
-            "chunked | parallel (T x T masked products) | recurrent (token by token)")(
-            "linear_attn.eps", po::value<double>()->default_value(1e-6), "denominator eps (normalize = true)");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        LinearAttnOptions o;
-        o.n_heads = option<int64_t>(vm, "linear_attn.n_heads");
-        o.feature_dim = option<int64_t>(vm, "linear_attn.feature_dim");
-        o.feature_map = option<std::string>(vm, "linear_attn.feature_map");
-        o.normalize = option<bool>(vm, "linear_attn.normalize");
-        o.chunk_size = option<int64_t>(vm, "linear_attn.chunk_size");
-        o.form = option<std::string>(vm, "linear_attn.form");
-        o.eps = option<double>(vm, "linear_attn.eps");
+      OptionTable<O>()
+          .add("n_heads", &O::n_heads, "heads; d_model must divide (value head dim = d_model / n_heads)",
+               at_least(int64_t{1}))
+          .add("feature_dim", &O::feature_dim,
+               "q/k dim per head before the feature map; 0 = d_model / n_heads (Zoology's Based: 8-24)",
+               at_least(int64_t{0}))
+          .add("feature_map", &O::feature_map,
+               "elu (elu+1) | relu | identity | taylor (Based 2nd order: 1 + d + d^2 features)",
+               named<FeatureMap>({{"elu", FeatureMap::Elu},
+                                  {"relu", FeatureMap::Relu},
+                                  {"identity", FeatureMap::Identity},
+                                  {"taylor", FeatureMap::Taylor}}))
+          .add("normalize", &O::normalize,
+               "divide by phi(q).sum phi(k) + eps; false = per-head RMSNorm on the output instead (fla)")
+          .add("chunk_size", &O::chunk_size, "tokens per chunk of the chunked form", at_least(int64_t{1}))
+          .add("form", &O::form, "chunked | parallel (T x T masked products) | recurrent (token by token)",
+               named<Form>({{"chunked", Form::Chunked}, {"parallel", Form::Parallel}, {"recurrent", Form::Recurrent}}))
+          .add("eps", &O::eps, "denominator eps (normalize = true)", at_least(0.0)),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<LinearAttention>(ctx, o, gen);
       },
-      {{"linear_attn.chunk_size=3"},
-       {"linear_attn.chunk_size=2", "linear_attn.n_heads=2"},
-       {"linear_attn.form=parallel"},
-       {"linear_attn.form=recurrent", "linear_attn.n_heads=2"},
-       {"linear_attn.feature_map=relu", "linear_attn.chunk_size=3"},
-       {"linear_attn.feature_map=identity", "linear_attn.normalize=false", "linear_attn.chunk_size=4"},
-       {"linear_attn.feature_map=taylor", "linear_attn.feature_dim=3", "linear_attn.n_heads=2",
-        "linear_attn.chunk_size=3"},
-       {"linear_attn.feature_map=taylor", "linear_attn.feature_dim=2", "linear_attn.form=parallel"},
-       {"linear_attn.normalize=false", "linear_attn.chunk_size=2", "linear_attn.n_heads=4"},
-       {"linear_attn.normalize=false", "linear_attn.form=recurrent", "linear_attn.feature_dim=3"},
-       {"linear_attn.normalize=false", "linear_attn.form=parallel", "linear_attn.feature_map=relu",
-        "linear_attn.n_heads=2"}},
-  };
+      {{"chunk_size=3"},
+       {"chunk_size=2", "n_heads=2"},
+       {"form=parallel"},
+       {"form=recurrent", "n_heads=2"},
+       {"feature_map=relu", "chunk_size=3"},
+       {"feature_map=identity", "normalize=false", "chunk_size=4"},
+       {"feature_map=taylor", "feature_dim=3", "n_heads=2", "chunk_size=3"},
+       {"feature_map=taylor", "feature_dim=2", "form=parallel"},
+       {"normalize=false", "chunk_size=2", "n_heads=4"},
+       {"normalize=false", "form=recurrent", "feature_dim=3"},
+       {"normalize=false", "form=parallel", "feature_map=relu", "n_heads=2"}});
 }
 
 }  // namespace mixlab

@@ -38,9 +38,8 @@ class Linformer : public SequenceMixer {
  public:
   Linformer(const MixerContext& ctx, const LinformerOptions& o, Generator& gen)
       : d_model_(ctx.d_model), n_heads_(o.n_heads), k_(o.k), max_len_(ctx.max_seq_len), share_kv_(o.share_kv) {
-    MIXLAB_CHECK(o.n_heads >= 1 && ctx.d_model % o.n_heads == 0, "linformer.n_heads: d_model ", ctx.d_model,
+    MIXLAB_CHECK(ctx.d_model % o.n_heads == 0, ctx.section, ".n_heads: d_model ", ctx.d_model,
                  " is not divisible by ", o.n_heads, " heads");
-    MIXLAB_CHECK(o.k >= 1, "linformer.k = ", o.k, " must be >= 1");
     MIXLAB_CHECK(ctx.max_seq_len >= 1, "linformer: needs the model's max_seq_len (the rows of E and F)");
     d_head_ = d_model_ / n_heads_;
     kv_heads_ = o.one_kv_head ? 1 : n_heads_;
@@ -149,27 +148,19 @@ class Linformer : public SequenceMixer {
 }  // namespace
 
 MixerSpec linformer_mixer_spec() {
-  return {
+  using O = LinformerOptions;
+  return define_mixer<O>(
       "linformer",
       "Linformer: attention over k learned projections of the sequence (non-causal, no decode; masked_recall)",
-      [](po::options_description& o) {
-        o.add_options()("linformer.n_heads", po::value<int64_t>()->default_value(1), "attention heads")(
-            "linformer.k", po::value<int64_t>()->default_value(32), "compressed length (reference: 256)")(
-            "linformer.share_kv", po::value<bool>()->default_value(false, "false"), "values = keys, F = E")(
-            "linformer.one_kv_head", po::value<bool>()->default_value(false, "false"),
-            "one key/value head shared by all query heads");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        LinformerOptions o;
-        o.n_heads = option<int64_t>(vm, "linformer.n_heads");
-        o.k = option<int64_t>(vm, "linformer.k");
-        o.share_kv = option<bool>(vm, "linformer.share_kv");
-        o.one_kv_head = option<bool>(vm, "linformer.one_kv_head");
+      OptionTable<O>()
+          .add("n_heads", &O::n_heads, "attention heads", at_least(int64_t{1}))
+          .add("k", &O::k, "compressed length (reference: 256)", at_least(int64_t{1}))
+          .add("share_kv", &O::share_kv, "values = keys, F = E")
+          .add("one_kv_head", &O::one_kv_head, "one key/value head shared by all query heads"),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<Linformer>(ctx, o, gen);
       },
-      {{"linformer.k=5", "linformer.n_heads=2"}, {"linformer.k=3", "linformer.share_kv=true"},
-       {"linformer.k=4", "linformer.n_heads=4", "linformer.one_kv_head=true"}},
-  };
+      {{"k=5", "n_heads=2"}, {"k=3", "share_kv=true"}, {"k=4", "n_heads=4", "one_kv_head=true"}});
 }
 
 }  // namespace mixlab

@@ -70,7 +70,6 @@ namespace mixlab {
 namespace {
 
 constexpr double kMasked = -std::numeric_limits<double>::infinity();
-constexpr int64_t kDefaultBlock = 16;
 
 using Positions = std::vector<std::vector<int64_t>>;  // per batch row, ascending
 
@@ -89,6 +88,7 @@ struct LongformerState : MixerState {
   Tensor ring_k, ring_v;          // (B,H,r,d) local k/v of the last r <= w tokens
   Tensor global_k, global_v;      // (B,H,s,d) local k/v of positions < min(position, max g_b)
   Tensor global_kg, global_vg;    // the same positions through the global projections
+  std::vector<Tensor> tensors() const override { return {ring_k, ring_v, global_k, global_v, global_kg, global_vg}; }
 };
 
 // Where the queries and keys of one call sit: queries at absolute positions
@@ -248,13 +248,10 @@ Tensor append(const Tensor& cache, const Tensor& rows) { return cache.defined() 
 }  // namespace
 
 LongformerAttention::LongformerAttention(const MixerContext& ctx, const LongformerOptions& o, Generator& gen)
-    : d_model_(ctx.d_model), n_heads_(o.n_heads), head_dim_(o.n_heads > 0 ? ctx.d_model / o.n_heads : 0),
+    : d_model_(ctx.d_model), n_heads_(o.n_heads), head_dim_(ctx.d_model / o.n_heads),
       window_(o.window), n_global_(o.n_global), block_(o.block_size), causal_(o.causal) {
-  MIXLAB_CHECK(o.n_heads > 0 && ctx.d_model % o.n_heads == 0, "longformer.n_heads: d_model ", ctx.d_model,
+  MIXLAB_CHECK(ctx.d_model % o.n_heads == 0, ctx.section, ".n_heads: d_model ", ctx.d_model,
                " is not divisible by ", o.n_heads, " heads");
-  MIXLAB_CHECK(o.window >= 1, "longformer.window: ", o.window, " must be >= 1 (keys on each side of a query)");
-  MIXLAB_CHECK(o.n_global >= 0, "longformer.n_global: ", o.n_global, " must be >= 0");
-  MIXLAB_CHECK(o.block_size >= 1, "longformer.block_size: ", o.block_size, " must be >= 1");
   auto linear = [&](const char* name, double std, bool bias) {
     return register_module(name, std::make_shared<Linear>(d_model_, d_model_, gen, bias, std));
   };
@@ -501,40 +498,32 @@ Tensor LongformerAttention::reference_forward(const Tensor& x) const {
 }
 
 MixerSpec longformer_mixer_spec() {
-  return {
+  using O = LongformerOptions;
+  return define_mixer<O>(
       "longformer",
       "Longformer attention: a sliding window of w keys per side plus global tokens (encoder or causal form)",
-      [](po::options_description& o) {
-        o.add_options()("longformer.n_heads", po::value<int64_t>()->default_value(1),
-                        "attention heads; d_model must divide")(
-            "longformer.window", po::value<int64_t>()->default_value(16),
-            "w: window keys on EACH side of a query (allenai's attention_window, one side): the encoder form sees "
-            "|i-j| <= w, the causal form i-w <= j <= i")(
-            "longformer.n_global", po::value<int64_t>()->default_value(2),
-            "global tokens: the first n_global positions of each row (a caller may mark others per row); 0 = "
-            "none and no global projections. Causal form: with 1, the global query sees only itself")(
-            "longformer.causal", po::value<bool>()->default_value(true, "true"),
-            "true: causal form with decoding; false: the (bidirectional) encoder form of the paper")(
-            "longformer.bias", po::value<bool>()->default_value(true, "true"),
-            "biases in the query, value and output projections (keys never have one: softmax cancels it)")(
-            "longformer.block_size", po::value<int64_t>()->default_value(kDefaultBlock),
-            "query rows per block of the banded computation (raised to window); results do not depend on it");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        LongformerOptions o;
-        o.n_heads = option<int64_t>(vm, "longformer.n_heads");
-        o.window = option<int64_t>(vm, "longformer.window");
-        o.n_global = option<int64_t>(vm, "longformer.n_global");
-        o.causal = option<bool>(vm, "longformer.causal");
-        o.bias = option<bool>(vm, "longformer.bias");
-        o.block_size = option<int64_t>(vm, "longformer.block_size");
+      OptionTable<O>()
+          .add("n_heads", &O::n_heads, "attention heads; d_model must divide", at_least(int64_t{1}))
+          .add("window", &O::window,
+               "w: window keys on EACH side of a query (allenai's attention_window, one side): the encoder form sees "
+               "|i-j| <= w, the causal form i-w <= j <= i",
+               at_least(int64_t{1}))
+          .add("n_global", &O::n_global,
+               "global tokens: the first n_global positions of each row (a caller may mark others per row); 0 = "
+               "none and no global projections. Causal form: with 1, the global query sees only itself",
+               at_least(int64_t{0}))
+          .add("causal", &O::causal, "true: causal form with decoding; false: the (bidirectional) encoder form of the paper")
+          .add("bias", &O::bias,
+               "biases in the query, value and output projections (keys never have one: softmax cancels it)")
+          .add("block_size", &O::block_size,
+               "query rows per block of the banded computation (raised to window); results do not depend on it",
+               at_least(int64_t{1})),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<LongformerAttention>(ctx, o, gen);
       },
-      {{"longformer.causal=false", "longformer.n_global=0", "longformer.window=1", "longformer.block_size=2"},
-       {"longformer.n_heads=2", "longformer.window=2", "longformer.n_global=2", "longformer.block_size=2"},
-       {"longformer.causal=false", "longformer.n_heads=2", "longformer.window=2", "longformer.n_global=3",
-        "longformer.bias=false"}},
-  };
+      {{"causal=false", "n_global=0", "window=1", "block_size=2"},
+       {"n_heads=2", "window=2", "n_global=2", "block_size=2"},
+       {"causal=false", "n_heads=2", "window=2", "n_global=3", "bias=false"}});
 }
 
 }  // namespace mixlab

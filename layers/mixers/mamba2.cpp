@@ -60,6 +60,7 @@ constexpr double kNormEps = 1e-5;
 struct Mamba2State : MixerState {
   Tensor conv;  // (B, d_conv−1, d_in + 2GN): the last conv inputs, oldest first
   Tensor ssm;   // (B, H, N, P)
+  std::vector<Tensor> tensors() const override { return {conv, ssm}; }
 };
 
 class Mamba2 : public SequenceMixer {
@@ -67,21 +68,16 @@ class Mamba2 : public SequenceMixer {
   Mamba2(const MixerContext& ctx, const Mamba2Options& o, Generator& gen)
       : d_model_(ctx.d_model), d_in_(o.expand * ctx.d_model), N_(o.d_state), P_(o.headdim), G_(o.ngroups),
         K_(o.d_conv), chunk_(o.chunk_size), recurrent_(o.form == "recurrent") {
-    MIXLAB_CHECK(o.expand >= 1, "mamba2.expand = ", o.expand, " must be >= 1");
-    MIXLAB_CHECK(o.d_state >= 1, "mamba2.d_state = ", o.d_state, " must be >= 1");
-    MIXLAB_CHECK(o.d_conv >= 1, "mamba2.d_conv = ", o.d_conv, " must be >= 1");
-    MIXLAB_CHECK(o.chunk_size >= 1, "mamba2.chunk_size = ", o.chunk_size, " must be >= 1");
-    MIXLAB_CHECK(o.headdim >= 1 && d_in_ % o.headdim == 0, "mamba2.headdim = ", o.headdim,
-                 " must divide d_in = expand·d_model = ", d_in_);
+    const std::string& section = ctx.section;
+    MIXLAB_CHECK(d_in_ % o.headdim == 0, section, ".headdim = ", o.headdim, " must divide d_in = expand·d_model = ",
+                 d_in_);
     H_ = d_in_ / P_;
-    MIXLAB_CHECK(o.ngroups >= 1 && H_ % o.ngroups == 0, "mamba2.ngroups = ", o.ngroups, " must divide the ", H_,
+    MIXLAB_CHECK(H_ % o.ngroups == 0, section, ".ngroups = ", o.ngroups, " must divide the ", H_,
                  " heads (d_in / headdim)");
-    MIXLAB_CHECK(o.form == "chunked" || o.form == "recurrent", "mamba2.form = '", o.form,
-                 "' is not allowed (allowed: chunked, recurrent)");
-    MIXLAB_CHECK(0 < o.dt_min && o.dt_min <= o.dt_max && o.dt_floor > 0, "mamba2.dt_min/dt_max/dt_floor = ",
-                 o.dt_min, "/", o.dt_max, "/", o.dt_floor, ": need 0 < dt_min <= dt_max and dt_floor > 0");
-    MIXLAB_CHECK(0 < o.A_init_min && o.A_init_min <= o.A_init_max, "mamba2.A_init_min/A_init_max = ", o.A_init_min,
-                 "/", o.A_init_max, ": need 0 < min <= max");
+    MIXLAB_CHECK(o.dt_min <= o.dt_max, section, ".dt_min/dt_max = ", o.dt_min, "/", o.dt_max,
+                 ": need dt_min <= dt_max");
+    MIXLAB_CHECK(o.A_init_min <= o.A_init_max, section, ".A_init_min/A_init_max = ", o.A_init_min, "/",
+                 o.A_init_max, ": need min <= max");
     conv_dim_ = d_in_ + 2 * G_ * N_;
     in_proj_ = register_module(
         "in_proj", std::make_shared<Linear>(d_model_, 2 * d_in_ + 2 * G_ * N_ + H_, gen, false, ctx.init_std));
@@ -258,48 +254,31 @@ Tensor Mamba2::reference_forward(const Tensor& u) const {
 }  // namespace
 
 MixerSpec mamba2_mixer_spec() {
-  return {
+  using O = Mamba2Options;
+  return define_mixer<O>(
       "mamba2",
       "Mamba-2 block (SSD): in_proj, causal conv, selective scan with per-head decay, gated RMSNorm; chunked/recurrent",
-      [](po::options_description& o) {
-        const Mamba2Options d;
-        o.add_options()("mamba2.d_state", po::value<int64_t>()->default_value(d.d_state),
-                        "SSM state size N per head (reference: 128)")(
-            "mamba2.d_conv", po::value<int64_t>()->default_value(d.d_conv), "causal conv width")(
-            "mamba2.expand", po::value<int64_t>()->default_value(d.expand), "d_in = expand · d_model")(
-            "mamba2.headdim", po::value<int64_t>()->default_value(d.headdim),
-            "channels P per head; heads H = d_in / P (reference: 64)")(
-            "mamba2.ngroups", po::value<int64_t>()->default_value(d.ngroups), "groups of B/C shared by H/G heads")(
-            "mamba2.chunk_size", po::value<int64_t>()->default_value(d.chunk_size),
-            "tokens per chunk of the chunked scan (reference: 256)")(
-            "mamba2.form", po::value<std::string>()->default_value(d.form),
-            "chunked (fused SSD scan) | recurrent (token by token); equal up to rounding")(
-            "mamba2.dt_min", po::value<double>()->default_value(d.dt_min), "dt init range, low")(
-            "mamba2.dt_max", po::value<double>()->default_value(d.dt_max), "dt init range, high")(
-            "mamba2.dt_floor", po::value<double>()->default_value(d.dt_floor), "dt init floor")(
-            "mamba2.A_init_min", po::value<double>()->default_value(d.A_init_min), "A = -U[min, max] at init")(
-            "mamba2.A_init_max", po::value<double>()->default_value(d.A_init_max), "A = -U[min, max] at init");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        Mamba2Options o;
-        o.d_state = option<int64_t>(vm, "mamba2.d_state");
-        o.d_conv = option<int64_t>(vm, "mamba2.d_conv");
-        o.expand = option<int64_t>(vm, "mamba2.expand");
-        o.headdim = option<int64_t>(vm, "mamba2.headdim");
-        o.ngroups = option<int64_t>(vm, "mamba2.ngroups");
-        o.chunk_size = option<int64_t>(vm, "mamba2.chunk_size");
-        o.form = option<std::string>(vm, "mamba2.form");
-        o.dt_min = option<double>(vm, "mamba2.dt_min");
-        o.dt_max = option<double>(vm, "mamba2.dt_max");
-        o.dt_floor = option<double>(vm, "mamba2.dt_floor");
-        o.A_init_min = option<double>(vm, "mamba2.A_init_min");
-        o.A_init_max = option<double>(vm, "mamba2.A_init_max");
+      OptionTable<O>()
+          .add("d_state", &O::d_state, "SSM state size N per head (reference: 128)", at_least(int64_t{1}))
+          .add("d_conv", &O::d_conv, "causal conv width", at_least(int64_t{1}))
+          .add("expand", &O::expand, "d_in = expand · d_model", at_least(int64_t{1}))
+          .add("headdim", &O::headdim, "channels P per head; heads H = d_in / P (reference: 64)", at_least(int64_t{1}))
+          .add("ngroups", &O::ngroups, "groups of B/C shared by H/G heads", at_least(int64_t{1}))
+          .add("chunk_size", &O::chunk_size, "tokens per chunk of the chunked scan (reference: 256)",
+               at_least(int64_t{1}))
+          .add("form", &O::form, "chunked (fused SSD scan) | recurrent (token by token); equal up to rounding",
+               one_of({"chunked", "recurrent"}))
+          .add("dt_min", &O::dt_min, "dt init range, low", greater_than(0.0))
+          .add("dt_max", &O::dt_max, "dt init range, high", greater_than(0.0))
+          .add("dt_floor", &O::dt_floor, "dt init floor", greater_than(0.0))
+          .add("A_init_min", &O::A_init_min, "A = -U[min, max] at init", greater_than(0.0))
+          .add("A_init_max", &O::A_init_max, "A = -U[min, max] at init", greater_than(0.0)),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<Mamba2>(ctx, o, gen);
       },
-      {{"mamba2.d_state=3", "mamba2.headdim=4", "mamba2.ngroups=2", "mamba2.chunk_size=3"},
-       {"mamba2.d_state=2", "mamba2.headdim=4", "mamba2.form=recurrent", "mamba2.d_conv=2"},
-       {"mamba2.d_state=4", "mamba2.headdim=2", "mamba2.ngroups=4", "mamba2.expand=1", "mamba2.chunk_size=2"}},
-  };
+      {{"d_state=3", "headdim=4", "ngroups=2", "chunk_size=3"},
+       {"d_state=2", "headdim=4", "form=recurrent", "d_conv=2"},
+       {"d_state=4", "headdim=2", "ngroups=4", "expand=1", "chunk_size=2"}});
 }
 
 }  // namespace mixlab

@@ -6,10 +6,11 @@
 // (autograd/ops/attention.h, O(T) memory); <name>.kernel = plain composes
 // matmul, mask and softmax instead (T×T scores), kept as a cross-check.
 //
-// `swa` is the same attention with a causal sliding window of W keys (MIXERS.md
-// §2): row i attends keys max(0, i−W+1) .. i, exactly min(i+1, W) of them
-// (flash-attn's window (W−1, 0)); decoding keeps only the last W keys and
-// values, so its memory is constant in the context.
+// <name>.window = W > 0 makes it causal sliding-window attention (MIXERS.md
+// §2; the `swa` preset is mha with window 16): row i attends keys
+// max(0, i−W+1) .. i, exactly min(i+1, W) of them (flash-attn's window
+// (W−1, 0)); decoding keeps only the last W keys and values, so its memory is
+// constant in the context.
 //
 // Positions (<name>.positions): none, rope (half-split pairing, base and
 // NTK/YaRN scaling configurable; keys are cached rotated) or alibi (per-head linear
@@ -32,44 +33,55 @@ namespace {
 struct KVCache : MixerState {
   explicit KVCache(int64_t window) : kv(window) {}
   KVBuffer kv;  // keys (rotated) and values of the cached tokens
+  std::vector<Tensor> tensors() const override { return kv.visible_rows(); }
 };
 
-// The options of one attention mixer, read from its section ("mha", "swa").
+// The options of one attention layer (its section: "mha", "swa", an instance).
 struct AttentionOptions {
-  std::string name;
   int64_t n_heads = 1, n_kv_heads = 0;
   int64_t window = 0;  // keys per query row; 0 = every past key
   bool bias = true;
   std::string positions = "none";  // none | rope | alibi
-  Rope rope;
-  bool fused = true;  // the flash kernel; false = the plain composition (O(T²) scores)
-  bool bf16 = false;  // the flash kernel's BF16 tensor-core form (CUDA only)
+  double rope_base = 10000.0;
+  std::string rope_scaling = "none";  // none | ntk | yarn
+  double rope_factor = 1.0;
+  int64_t rope_original_length = 2048;
+  std::string kernel = "fused";  // fused | fused_bf16 (CUDA only) | plain (O(T²) scores)
 };
+
+Rope rope_of(const AttentionOptions& o) {
+  Rope r;
+  r.base = o.rope_base;
+  r.factor = o.rope_factor;
+  r.original_length = o.rope_original_length;
+  r.scaling = o.rope_scaling == "ntk" ? Rope::Scaling::Ntk : o.rope_scaling == "yarn" ? Rope::Scaling::Yarn
+                                                                                        : Rope::Scaling::None;
+  return r;
+}
 
 class MultiHeadAttention : public SequenceMixer {
  public:
   MultiHeadAttention(const MixerContext& ctx, const AttentionOptions& o, Generator& gen)
-      : name_(o.name), d_model_(ctx.d_model), n_heads_(o.n_heads), n_kv_heads_(o.n_kv_heads > 0 ? o.n_kv_heads : o.n_heads),
-        head_dim_(o.n_heads > 0 ? ctx.d_model / o.n_heads : 0), window_(o.window), fused_(o.fused), bf16_(o.bf16) {
-    const int64_t n_heads = o.n_heads, n_kv_heads = o.n_kv_heads;
-    const bool bias = o.bias;
-    MIXLAB_CHECK(n_heads > 0 && ctx.d_model % n_heads == 0, name_, ".n_heads: d_model ", ctx.d_model,
-                 " is not divisible by ", n_heads, " heads");
-    MIXLAB_CHECK(n_kv_heads >= 0 && n_heads % n_kv_heads_ == 0, name_, ".n_kv_heads: ", n_kv_heads, " must divide ",
-                 name_, ".n_heads = ", n_heads, " (0 means n_heads; 1 is MQA)");
-    MIXLAB_CHECK(window_ >= 0, name_, ".window: ", window_, " must be >= 1");
-    MIXLAB_CHECK(o.positions != "rope" || head_dim_ % 2 == 0, name_, ".positions = rope needs an even head dim, got ",
-                 head_dim_, " (d_model / n_heads)");
-    if (o.positions == "rope") rope_ = o.rope;
-    if (o.positions == "alibi") slopes_ = alibi_slopes(n_heads);
+      : d_model_(ctx.d_model), n_heads_(o.n_heads), n_kv_heads_(o.n_kv_heads > 0 ? o.n_kv_heads : o.n_heads),
+        head_dim_(ctx.d_model / o.n_heads), window_(o.window), fused_(o.kernel != "plain"),
+        bf16_(o.kernel == "fused_bf16") {
+    const std::string& section = ctx.section;
+    MIXLAB_CHECK(ctx.d_model % o.n_heads == 0, section, ".n_heads: d_model ", ctx.d_model, " is not divisible by ",
+                 o.n_heads, " heads");
+    MIXLAB_CHECK(o.n_heads % n_kv_heads_ == 0, section, ".n_kv_heads: ", o.n_kv_heads, " must divide ", section,
+                 ".n_heads = ", o.n_heads, " (0 means n_heads; 1 is MQA)");
+    MIXLAB_CHECK(o.positions != "rope" || head_dim_ % 2 == 0, section,
+                 ".positions = rope needs an even head dim, got ", head_dim_, " (d_model / n_heads)");
+    if (o.positions == "rope") rope_ = rope_of(o);
+    if (o.positions == "alibi") slopes_ = alibi_slopes(o.n_heads);
     const int64_t kv_dim = n_kv_heads_ * head_dim_;
-    q_proj_ = register_module("q_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.init_std));
-    k_proj_ = register_module("k_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, bias, ctx.init_std));
-    v_proj_ = register_module("v_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, bias, ctx.init_std));
-    out_proj_ = register_module("out_proj", std::make_shared<Linear>(d_model_, d_model_, gen, bias, ctx.out_std));
+    q_proj_ = register_module("q_proj", std::make_shared<Linear>(d_model_, d_model_, gen, o.bias, ctx.init_std));
+    k_proj_ = register_module("k_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, o.bias, ctx.init_std));
+    v_proj_ = register_module("v_proj", std::make_shared<Linear>(d_model_, kv_dim, gen, o.bias, ctx.init_std));
+    out_proj_ = register_module("out_proj", std::make_shared<Linear>(d_model_, d_model_, gen, o.bias, ctx.out_std));
   }
 
-  std::string name() const override { return name_; }
+  std::string name() const override { return "mha"; }
   MixerTraits traits() const override { return {.causal = true, .has_decode = true}; }
 
   // x (B,T,D) -> (B,T,D)
@@ -207,7 +219,6 @@ class MultiHeadAttention : public SequenceMixer {
     return mask_;
   }
 
-  std::string name_;
   int64_t d_model_, n_heads_, n_kv_heads_, head_dim_, window_;
   bool fused_, bf16_;
   std::optional<Rope> rope_;    // set with positions = rope
@@ -219,96 +230,46 @@ class MultiHeadAttention : public SequenceMixer {
 
 }  // namespace
 
-namespace {
-
-void add_attention_options(po::options_description& o, const std::string& name, bool windowed) {
-  o.add_options()((name + ".n_heads").c_str(), po::value<int64_t>()->default_value(1),
-                  "attention heads; d_model must divide")(
-      (name + ".n_kv_heads").c_str(), po::value<int64_t>()->default_value(0),
-      "key/value heads (GQA): must divide n_heads; 1 = MQA; 0 = n_heads (plain MHA)")(
-      (name + ".bias").c_str(), po::value<bool>()->default_value(true, "true"),
-      "biases in the q/k/v/out projections (Zoology: true)");
-  o.add_options()((name + ".positions").c_str(), po::value<std::string>()->default_value("none"),
-                  "none | rope | alibi (learned absolute positions: model.positions)")(
-      (name + ".rope_base").c_str(), po::value<double>()->default_value(10000.0), "RoPE base of the angles")(
-      (name + ".rope_scaling").c_str(), po::value<std::string>()->default_value("none"),
-      "RoPE context extension: none | ntk (base' = base·s^(d/(d-2))) | yarn (per-frequency ramp + mscale)")(
-      (name + ".rope_factor").c_str(), po::value<double>()->default_value(1.0),
-      "context extension factor s of rope_scaling (new context / original context)")(
-      (name + ".rope_original_length").c_str(), po::value<int64_t>()->default_value(2048),
-      "yarn: the context length the model was trained at")(
-      (name + ".kernel").c_str(), po::value<std::string>()->default_value("fused"),
-      "fused (tiled online-softmax kernel, O(T) memory) | fused_bf16 (the same on BF16 tensor cores, FP32 "
-      "accumulation; CUDA only) | plain (composition of ops, T×T scores)");
-  if (windowed)
-    o.add_options()((name + ".window").c_str(), po::value<int64_t>()->default_value(16),
-                    "keys each query sees: itself and the W-1 before it");
-}
-
-AttentionOptions read_attention_options(const po::variables_map& vm, const std::string& name, bool windowed) {
-  AttentionOptions o;
-  o.name = name;
-  o.n_heads = option<int64_t>(vm, name + ".n_heads");
-  o.n_kv_heads = option<int64_t>(vm, name + ".n_kv_heads");
-  o.bias = option<bool>(vm, name + ".bias");
-  o.positions = option<std::string>(vm, name + ".positions");
-  MIXLAB_CHECK(o.positions == "none" || o.positions == "rope" || o.positions == "alibi", name, ".positions = '",
-               o.positions, "' is not allowed (allowed: none, rope, alibi)");
-  const std::string kernel = option<std::string>(vm, name + ".kernel");
-  MIXLAB_CHECK(kernel == "fused" || kernel == "fused_bf16" || kernel == "plain", name, ".kernel = '", kernel,
-               "' is not allowed (allowed: fused, fused_bf16, plain)");
-  o.fused = kernel != "plain";
-  o.bf16 = kernel == "fused_bf16";
-  o.rope.base = option<double>(vm, name + ".rope_base");
-  o.rope.factor = option<double>(vm, name + ".rope_factor");
-  o.rope.original_length = option<int64_t>(vm, name + ".rope_original_length");
-  const std::string scaling = option<std::string>(vm, name + ".rope_scaling");
-  MIXLAB_CHECK(scaling == "none" || scaling == "ntk" || scaling == "yarn", name, ".rope_scaling = '", scaling,
-               "' is not allowed (allowed: none, ntk, yarn)");
-  o.rope.scaling = scaling == "ntk" ? Rope::Scaling::Ntk : scaling == "yarn" ? Rope::Scaling::Yarn : Rope::Scaling::None;
-  MIXLAB_CHECK(o.rope.base > 1, name, ".rope_base = ", o.rope.base, " must be > 1");
-  MIXLAB_CHECK(o.rope.factor >= 1, name, ".rope_factor = ", o.rope.factor, " must be >= 1");
-  MIXLAB_CHECK(o.rope.original_length >= 1, name, ".rope_original_length = ", o.rope.original_length, " must be >= 1");
-  if (windowed) {
-    o.window = option<int64_t>(vm, name + ".window");
-    MIXLAB_CHECK(o.window >= 1, name, ".window: ", o.window, " must be >= 1");
-  }
-  return o;
-}
-
-}  // namespace
-
 MixerSpec mha_mixer_spec() {
-  return {
+  using O = AttentionOptions;
+  return define_mixer<O>(
       "mha",
-      "causal softmax multi-head attention, GQA/MQA via n_kv_heads, RoPE (NTK/YaRN) or ALiBi, fused flash kernel",
-      [](po::options_description& o) { add_attention_options(o, "mha", false); },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "mha", false), gen);
+      "causal softmax multi-head attention: GQA/MQA via n_kv_heads, sliding window, RoPE (NTK/YaRN) or ALiBi, fused "
+      "flash kernel",
+      OptionTable<O>()
+          .add("n_heads", &O::n_heads, "attention heads; d_model must divide", at_least(int64_t{1}))
+          .add("n_kv_heads", &O::n_kv_heads,
+               "key/value heads (GQA): must divide n_heads; 1 = MQA; 0 = n_heads (plain MHA)", at_least(int64_t{0}))
+          .add("window", &O::window, "keys each query sees: itself and the W-1 before it; 0 = every past key",
+               at_least(int64_t{0}))
+          .add("bias", &O::bias, "biases in the q/k/v/out projections (Zoology: true)")
+          .add("positions", &O::positions, "none | rope | alibi (learned absolute positions: model.positions)",
+               one_of({"none", "rope", "alibi"}))
+          .add("rope_base", &O::rope_base, "RoPE base of the angles", greater_than(1.0))
+          .add("rope_scaling", &O::rope_scaling,
+               "RoPE context extension: none | ntk (base' = base·s^(d/(d-2))) | yarn (per-frequency ramp + mscale)",
+               one_of({"none", "ntk", "yarn"}))
+          .add("rope_factor", &O::rope_factor,
+               "context extension factor s of rope_scaling (new context / original context)", at_least(1.0))
+          .add("rope_original_length", &O::rope_original_length, "yarn: the context length the model was trained at",
+               at_least(int64_t{1}))
+          .add("kernel", &O::kernel,
+               "fused (tiled online-softmax kernel, O(T) memory) | fused_bf16 (the same on BF16 tensor cores, FP32 "
+               "accumulation; CUDA only) | plain (composition of ops, T×T scores)",
+               one_of({"fused", "fused_bf16", "plain"})),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
+        return std::make_shared<MultiHeadAttention>(ctx, o, gen);
       },
-      {{"mha.n_heads=2"}, {"mha.n_heads=4", "mha.bias=false"}, {"mha.n_heads=4", "mha.n_kv_heads=2"},
-       {"mha.kernel=plain"}, {"mha.kernel=plain", "mha.n_heads=4", "mha.n_kv_heads=2", "mha.positions=alibi"},
-       {"mha.n_heads=4", "mha.n_kv_heads=1"}, {"mha.n_heads=2", "mha.positions=rope"},
-       {"mha.n_heads=2", "mha.n_kv_heads=1", "mha.positions=rope", "mha.rope_scaling=ntk", "mha.rope_factor=4",
-        "mha.rope_base=500"},
-       {"mha.n_heads=2", "mha.positions=rope", "mha.rope_scaling=yarn", "mha.rope_factor=4",
-        "mha.rope_original_length=6"},
-       {"mha.n_heads=4", "mha.positions=alibi"}},
-  };
-}
-
-MixerSpec swa_mixer_spec() {
-  return {
-      "swa",
-      "causal sliding-window attention: each query sees its last W keys; decode memory constant in context",
-      [](po::options_description& o) { add_attention_options(o, "swa", true); },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        return std::make_shared<MultiHeadAttention>(ctx, read_attention_options(vm, "swa", true), gen);
-      },
-      {{"swa.window=2"}, {"swa.window=3", "swa.n_heads=2"}, {"swa.window=4", "swa.n_heads=4", "swa.n_kv_heads=2"},
-       {"swa.window=3", "swa.n_heads=2", "swa.positions=rope"}, {"swa.window=3", "swa.n_heads=2", "swa.positions=alibi"},
-       {"swa.window=3", "swa.kernel=plain"}},
-  };
+      {{"n_heads=2"}, {"n_heads=4", "bias=false"}, {"n_heads=4", "n_kv_heads=2"}, {"kernel=plain"},
+       {"kernel=plain", "n_heads=4", "n_kv_heads=2", "positions=alibi"}, {"n_heads=4", "n_kv_heads=1"},
+       {"n_heads=2", "positions=rope"},
+       {"n_heads=2", "n_kv_heads=1", "positions=rope", "rope_scaling=ntk", "rope_factor=4", "rope_base=500"},
+       {"n_heads=2", "positions=rope", "rope_scaling=yarn", "rope_factor=4", "rope_original_length=6"},
+       {"n_heads=4", "positions=alibi"},
+       // Sliding windows (the swa preset's code path).
+       {"window=2"}, {"window=3", "n_heads=2"}, {"window=4", "n_heads=4", "n_kv_heads=2"},
+       {"window=3", "n_heads=2", "positions=rope"}, {"window=3", "n_heads=2", "positions=alibi"},
+       {"window=3", "kernel=plain"}});
 }
 
 }  // namespace mixlab

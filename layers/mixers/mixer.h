@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "autograd/rng.h"
 #include "layers/module.h"
@@ -14,6 +15,7 @@ namespace mixlab {
 
 // What a mixer needs to know about the model it sits in.
 struct MixerContext {
+  std::string section;  // the config section of this layer's options ("mha", "local"), named in errors
   int64_t d_model = 0;
   int layer_index = 0;
   int n_layers = 1;
@@ -32,6 +34,10 @@ struct MixerTraits {
 struct MixerState {
   virtual ~MixerState() = default;
   int64_t position = 0;  // tokens consumed so far
+  // The tensors the state keeps for the tokens so far, as views of what it
+  // holds (a cache's live rows, not its spare capacity). The conformance
+  // suite measures state_bytes against them.
+  virtual std::vector<Tensor> tensors() const = 0;
 };
 
 class SequenceMixer : public Module {
@@ -53,7 +59,9 @@ class SequenceMixer : public Module {
   virtual Tensor prefill(const Tensor& x, MixerState& state);
 
   // Decode memory of this layer per sequence, in bytes at F32, after
-  // `context_len` tokens (what the recall-vs-state figures plot).
+  // `context_len` tokens (what the recall-vs-state figures plot): equal to
+  // the bytes of the state's tensors() after a prefill of that many tokens
+  // (the conformance suite measures it), but known without running one.
   virtual int64_t state_bytes(int64_t context_len) const = 0;
 
   // The mixer written as plain loops from its equations

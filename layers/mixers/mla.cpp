@@ -73,20 +73,10 @@ class MultiHeadLatentAttention : public SequenceMixer {
   MultiHeadLatentAttention(const MixerContext& ctx, const MlaOptions& o, Generator& gen)
       : d_model_(ctx.d_model), n_heads_(o.n_heads), q_lora_(o.q_lora_rank), kv_lora_(o.kv_lora_rank),
         d_nope_(o.qk_nope_dim), d_rope_(o.qk_rope_dim), d_v_(o.v_head_dim), eps_(o.norm_eps) {
-    MIXLAB_CHECK(o.n_heads >= 1, "mla.n_heads: ", o.n_heads, " must be >= 1");
-    MIXLAB_CHECK(o.q_lora_rank >= 0, "mla.q_lora_rank: ", o.q_lora_rank, " must be >= 0 (0 = no query LoRA)");
-    MIXLAB_CHECK(o.kv_lora_rank >= 1, "mla.kv_lora_rank: ", o.kv_lora_rank, " must be >= 1");
-    MIXLAB_CHECK(o.qk_nope_dim >= 1, "mla.qk_nope_dim: ", o.qk_nope_dim, " must be >= 1");
-    MIXLAB_CHECK(o.qk_rope_dim >= 2 && o.qk_rope_dim % 2 == 0, "mla.qk_rope_dim: ", o.qk_rope_dim,
-                 " must be even and >= 2 (RoPE rotates pairs)");
-    MIXLAB_CHECK(o.v_head_dim >= 1, "mla.v_head_dim: ", o.v_head_dim, " must be >= 1");
-    MIXLAB_CHECK(std::max(o.qk_nope_dim + o.qk_rope_dim, o.v_head_dim) <= kMaxFlashHeadDim,
-                 "mla.qk_nope_dim + mla.qk_rope_dim = ", o.qk_nope_dim + o.qk_rope_dim, " and mla.v_head_dim = ",
-                 o.v_head_dim, " must be <= ", kMaxFlashHeadDim, " (flash_attention's head dim limit)");
-    MIXLAB_CHECK(o.rope_base > 1, "mla.rope_base: ", o.rope_base, " must be > 1");
-    MIXLAB_CHECK(o.norm_eps >= 0, "mla.norm_eps: ", o.norm_eps, " must be >= 0");
-    MIXLAB_CHECK(o.decode == "absorbed" || o.decode == "naive", "mla.decode = '", o.decode,
-                 "' is not allowed (allowed: absorbed, naive)");
+    MIXLAB_CHECK(std::max(o.qk_nope_dim + o.qk_rope_dim, o.v_head_dim) <= kMaxFlashHeadDim, ctx.section,
+                 ".qk_nope_dim + ", ctx.section, ".qk_rope_dim = ", o.qk_nope_dim + o.qk_rope_dim, " and ",
+                 ctx.section, ".v_head_dim = ", o.v_head_dim, " must be <= ", kMaxFlashHeadDim,
+                 " (flash_attention's head dim limit)");
     absorbed_ = o.decode == "absorbed";
     rope_.base = o.rope_base;
     d_q_ = d_nope_ + d_rope_;
@@ -315,46 +305,38 @@ class MultiHeadLatentAttention : public SequenceMixer {
 }  // namespace
 
 MixerSpec mla_mixer_spec() {
-  return {
+  using O = MlaOptions;
+  const ValueCheck<int64_t> even_pairs{"even and >= 2 (RoPE rotates pairs)",
+                                       [](const int64_t& v) { return v >= 2 && v % 2 == 0; }, {}};
+  return define_mixer<O>(
       "mla",
       "multi-head latent attention (DeepSeek-V2): low-rank KV latent + one shared RoPE key; decode caches "
       "kv_lora_rank + qk_rope_dim values per token, absorbed or naive",
-      [](po::options_description& o) {
-        o.add_options()("mla.n_heads", po::value<int64_t>()->default_value(2), "attention heads")(
-            "mla.q_lora_rank", po::value<int64_t>()->default_value(0),
-            "rank of the query LoRA (W_qa -> RMSNorm -> W_qb); 0 = q = W_q x directly (V2-Lite)")(
-            "mla.kv_lora_rank", po::value<int64_t>()->default_value(32), "width of the cached KV latent c")(
-            "mla.qk_nope_dim", po::value<int64_t>()->default_value(16), "per-head query/key dims without RoPE")(
-            "mla.qk_rope_dim", po::value<int64_t>()->default_value(16),
-            "query/key dims with RoPE (even; the key part is one head shared by all heads)")(
-            "mla.v_head_dim", po::value<int64_t>()->default_value(32), "per-head value dim")(
-            "mla.rope_base", po::value<double>()->default_value(10000.0), "RoPE base of the angles")(
-            "mla.norm_eps", po::value<double>()->default_value(1e-6), "eps of the latent RMSNorms")(
-            "mla.decode", po::value<std::string>()->default_value("absorbed"),
-            "how step reads the latent cache: absorbed (W_UK/W_UV folded into q and the output) | naive "
-            "(re-expand k and v per head)");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        MlaOptions o;
-        o.n_heads = option<int64_t>(vm, "mla.n_heads");
-        o.q_lora_rank = option<int64_t>(vm, "mla.q_lora_rank");
-        o.kv_lora_rank = option<int64_t>(vm, "mla.kv_lora_rank");
-        o.qk_nope_dim = option<int64_t>(vm, "mla.qk_nope_dim");
-        o.qk_rope_dim = option<int64_t>(vm, "mla.qk_rope_dim");
-        o.v_head_dim = option<int64_t>(vm, "mla.v_head_dim");
-        o.rope_base = option<double>(vm, "mla.rope_base");
-        o.norm_eps = option<double>(vm, "mla.norm_eps");
-        o.decode = option<std::string>(vm, "mla.decode");
+      OptionTable<O>()
+          .add("n_heads", &O::n_heads, "attention heads", at_least(int64_t{1}))
+          .add("q_lora_rank", &O::q_lora_rank,
+               "rank of the query LoRA (W_qa -> RMSNorm -> W_qb); 0 = q = W_q x directly (V2-Lite)",
+               at_least(int64_t{0}))
+          .add("kv_lora_rank", &O::kv_lora_rank, "width of the cached KV latent c", at_least(int64_t{1}))
+          .add("qk_nope_dim", &O::qk_nope_dim, "per-head query/key dims without RoPE", at_least(int64_t{1}))
+          .add("qk_rope_dim", &O::qk_rope_dim,
+               "query/key dims with RoPE (even; the key part is one head shared by all heads)", even_pairs)
+          .add("v_head_dim", &O::v_head_dim, "per-head value dim", at_least(int64_t{1}))
+          .add("rope_base", &O::rope_base, "RoPE base of the angles", greater_than(1.0))
+          .add("norm_eps", &O::norm_eps, "eps of the latent RMSNorms", at_least(0.0))
+          .add("decode", &O::decode,
+               "how step reads the latent cache: absorbed (W_UK/W_UV folded into q and the output) | naive "
+               "(re-expand k and v per head)",
+               one_of({"absorbed", "naive"})),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<MultiHeadLatentAttention>(ctx, o, gen);
       },
       // Small shapes (the suite perturbs every parameter): q LoRA with d_v < d_q,
       // naive decoding with d_v > d_q, and one head.
-      {{"mla.q_lora_rank=6", "mla.kv_lora_rank=5", "mla.qk_nope_dim=3", "mla.qk_rope_dim=4", "mla.v_head_dim=5"},
-       {"mla.decode=naive", "mla.n_heads=3", "mla.kv_lora_rank=4", "mla.qk_nope_dim=2", "mla.qk_rope_dim=2",
-        "mla.v_head_dim=6"},
-       {"mla.n_heads=1", "mla.q_lora_rank=4", "mla.kv_lora_rank=6", "mla.qk_nope_dim=4", "mla.qk_rope_dim=4",
-        "mla.v_head_dim=8", "mla.rope_base=100"}},
-  };
+      {{"q_lora_rank=6", "kv_lora_rank=5", "qk_nope_dim=3", "qk_rope_dim=4", "v_head_dim=5"},
+       {"decode=naive", "n_heads=3", "kv_lora_rank=4", "qk_nope_dim=2", "qk_rope_dim=2", "v_head_dim=6"},
+       {"n_heads=1", "q_lora_rank=4", "kv_lora_rank=6", "qk_nope_dim=4", "qk_rope_dim=4", "v_head_dim=8",
+        "rope_base=100"}});
 }
 
 }  // namespace mixlab

@@ -15,6 +15,7 @@ namespace mixlab {
 // attends over it directly, as keys and (its first kv_lora_rank columns) values.
 struct LatentCache : MixerState {
   KVBuffer rows;  // keys only
+  std::vector<Tensor> tensors() const override { return rows.visible_rows(); }
 };
 
 }  // namespace mixlab

@@ -58,6 +58,7 @@ struct PerformerOptions {
 struct PerformerState : MixerState {
   Tensor S;  // (B, H, M, d+1): Σ κ_s [v_s, 1]ᵀ, the last column is z
   Tensor m;  // (B, H): the running key max (softmax kernel)
+  std::vector<Tensor> tensors() const override { return {S, m}; }
 };
 
 class Performer : public SequenceMixer {
@@ -66,16 +67,8 @@ class Performer : public SequenceMixer {
       : d_model_(ctx.d_model), n_heads_(o.n_heads), causal_(o.causal), relu_(o.kernel == "relu"),
         fixed_(o.fixed_features), sqrt_d_scaling_(o.ortho_scaling == "sqrt_d"), interval_(o.redraw_interval),
         chunk_(o.chunk_size), feature_eps_(o.feature_eps), eps_(o.eps) {
-    MIXLAB_CHECK(o.n_heads >= 1 && ctx.d_model % o.n_heads == 0, "performer.n_heads: d_model ", ctx.d_model,
+    MIXLAB_CHECK(ctx.d_model % o.n_heads == 0, ctx.section, ".n_heads: d_model ", ctx.d_model,
                  " is not divisible by ", o.n_heads, " heads");
-    MIXLAB_CHECK(o.kernel == "softmax" || o.kernel == "relu", "performer.kernel = '", o.kernel,
-                 "' is not allowed (allowed: softmax, relu)");
-    MIXLAB_CHECK(o.ortho_scaling == "norm" || o.ortho_scaling == "sqrt_d", "performer.ortho_scaling = '",
-                 o.ortho_scaling, "' is not allowed (allowed: norm, sqrt_d)");
-    MIXLAB_CHECK(o.nb_features >= 0, "performer.nb_features = ", o.nb_features, " must be >= 0 (0 = d·ln d)");
-    MIXLAB_CHECK(o.redraw_interval >= 0, "performer.redraw_interval = ", o.redraw_interval, " must be >= 0");
-    MIXLAB_CHECK(o.chunk_size >= 1, "performer.chunk_size = ", o.chunk_size, " must be >= 1");
-    MIXLAB_CHECK(o.feature_eps >= 0 && o.eps >= 0, "performer.feature_eps and performer.eps must be >= 0");
     d_ = d_model_ / n_heads_;
     M_ = o.nb_features > 0 ? o.nb_features
                            : std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(d_) * std::log(double(d_))));
@@ -390,50 +383,34 @@ int64_t performer_draws(const SequenceMixer& m) {
 }
 
 MixerSpec performer_mixer_spec() {
-  return {
+  using O = PerformerOptions;
+  return define_mixer<O>(
       "performer",
       "Performer FAVOR+: positive orthogonal random features (softmax or relu kernel), causal prefix sums with an "
       "exact running-max decode state, or non-causal",
-      [](po::options_description& o) {
-        const PerformerOptions d;
-        o.add_options()("performer.n_heads", po::value<int64_t>()->default_value(d.n_heads), "attention heads")(
-            "performer.nb_features", po::value<int64_t>()->default_value(d.nb_features),
-            "random features M; 0 = int(d·ln d) of the head dim d")(
-            "performer.kernel", po::value<std::string>()->default_value(d.kernel),
-            "softmax (FAVOR+ positive features) | relu (generalised: relu(x̂Ωᵀ) + 1e-3)")(
-            "performer.ortho_scaling", po::value<std::string>()->default_value(d.ortho_scaling),
-            "row norms of Ω: norm (of Gaussian vectors, reference default) | sqrt_d")(
-            "performer.causal", po::value<bool>()->default_value(d.causal, "true"),
-            "causal prefix sums (decodable) | false: bidirectional (no decode)")(
-            "performer.redraw_interval", po::value<int64_t>()->default_value(d.redraw_interval),
-            "redraw Ω every N training steps (0 = never)")(
-            "performer.fixed_features", po::value<bool>()->default_value(d.fixed_features, "false"),
-            "never redraw Ω")(
-            "performer.feature_eps", po::value<double>()->default_value(d.feature_eps),
-            "added to every softmax-kernel feature")(
-            "performer.eps", po::value<double>()->default_value(d.eps), "added to the denominator")(
-            "performer.chunk_size", po::value<int64_t>()->default_value(d.chunk_size),
-            "tokens per chunk of the causal scan");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        PerformerOptions o;
-        o.n_heads = option<int64_t>(vm, "performer.n_heads");
-        o.nb_features = option<int64_t>(vm, "performer.nb_features");
-        o.kernel = option<std::string>(vm, "performer.kernel");
-        o.ortho_scaling = option<std::string>(vm, "performer.ortho_scaling");
-        o.causal = option<bool>(vm, "performer.causal");
-        o.redraw_interval = option<int64_t>(vm, "performer.redraw_interval");
-        o.fixed_features = option<bool>(vm, "performer.fixed_features");
-        o.feature_eps = option<double>(vm, "performer.feature_eps");
-        o.eps = option<double>(vm, "performer.eps");
-        o.chunk_size = option<int64_t>(vm, "performer.chunk_size");
+      OptionTable<O>()
+          .add("n_heads", &O::n_heads, "attention heads", at_least(int64_t{1}))
+          .add("nb_features", &O::nb_features, "random features M; 0 = int(d·ln d) of the head dim d",
+               at_least(int64_t{0}))
+          .add("kernel", &O::kernel, "softmax (FAVOR+ positive features) | relu (generalised: relu(x̂Ωᵀ) + 1e-3)",
+               one_of({"softmax", "relu"}))
+          .add("ortho_scaling", &O::ortho_scaling,
+               "row norms of Ω: norm (of Gaussian vectors, reference default) | sqrt_d", one_of({"norm", "sqrt_d"}))
+          .add("causal", &O::causal, "causal prefix sums (decodable) | false: bidirectional (no decode)")
+          .add("redraw_interval", &O::redraw_interval, "redraw Ω every N training steps (0 = never)",
+               at_least(int64_t{0}))
+          .add("fixed_features", &O::fixed_features, "never redraw Ω")
+          .add("feature_eps", &O::feature_eps, "added to every softmax-kernel feature", at_least(0.0))
+          .add("eps", &O::eps, "added to the denominator", at_least(0.0))
+          .add("chunk_size", &O::chunk_size, "tokens per chunk of the causal scan", at_least(int64_t{1})),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<Performer>(ctx, o, gen);
       },
-      {{"performer.n_heads=2", "performer.nb_features=6", "performer.chunk_size=3"},
-       {"performer.causal=false", "performer.nb_features=5"},
-       {"performer.kernel=relu", "performer.ortho_scaling=sqrt_d", "performer.chunk_size=2"},
-       {"performer.causal=false", "performer.kernel=relu", "performer.n_heads=2"}},
-  };
+      {{"n_heads=2", "nb_features=6", "chunk_size=3"},
+       {"causal=false", "nb_features=5"},
+       {"kernel=relu", "ortho_scaling=sqrt_d", "chunk_size=2"},
+       {"causal=false", "kernel=relu", "n_heads=2"},
+       {"fixed_features=true", "redraw_interval=0"}});
 }
 
 }  // namespace mixlab

@@ -61,12 +61,13 @@ enum class RetForm { Chunked, Parallel, Recurrent };
 
 struct RetNetOptions {
   int64_t n_heads = 2, value_factor = 2, chunk_size = 64;
-  std::string form = "chunked";
+  RetForm form = RetForm::Chunked;
   double norm_eps = 1e-6, decay_exponent = 5.0;
 };
 
 struct RetentionState : MixerState {
   Tensor S;  // (B, H, d_k, d_v), unnormalised
+  std::vector<Tensor> tensors() const override { return {S}; }
 };
 
 class RetNet : public SequenceMixer {
@@ -74,21 +75,13 @@ class RetNet : public SequenceMixer {
   RetNet(const MixerContext& ctx, const RetNetOptions& o, Generator& gen)
       : d_model_(ctx.d_model), n_heads_(o.n_heads), chunk_(o.chunk_size), eps_(o.norm_eps),
         decay_exponent_(o.decay_exponent) {
-    MIXLAB_CHECK(o.n_heads > 0 && ctx.d_model % o.n_heads == 0, "retnet.n_heads: d_model ", ctx.d_model,
-                 " is not divisible by ", o.n_heads, " heads");
+    const std::string& section = ctx.section;
+    MIXLAB_CHECK(ctx.d_model % o.n_heads == 0, section, ".n_heads: d_model ", ctx.d_model, " is not divisible by ",
+                 o.n_heads, " heads");
     d_k_ = d_model_ / n_heads_;
-    MIXLAB_CHECK(d_k_ % 2 == 0, "retnet.n_heads: the key head dim d_model / n_heads = ", d_k_,
+    MIXLAB_CHECK(d_k_ % 2 == 0, section, ".n_heads: the key head dim d_model / n_heads = ", d_k_,
                  " must be even for the xPos rotation (n_heads = ", o.n_heads, ")");
-    MIXLAB_CHECK(o.value_factor >= 1, "retnet.value_factor: ", o.value_factor, " must be >= 1");
-    MIXLAB_CHECK(o.chunk_size >= 1, "retnet.chunk_size: ", o.chunk_size, " must be >= 1");
-    MIXLAB_CHECK(o.norm_eps >= 0, "retnet.norm_eps: ", o.norm_eps, " must be >= 0");
-    MIXLAB_CHECK(o.decay_exponent > 0, "retnet.decay_exponent: ", o.decay_exponent,
-                 " must be > 0 (gamma_h = 1 - 2^-(e+h))");
-    if (o.form == "chunked") form_ = RetForm::Chunked;
-    else if (o.form == "parallel") form_ = RetForm::Parallel;
-    else if (o.form == "recurrent") form_ = RetForm::Recurrent;
-    else
-      throw Error(detail::concat("retnet.form = '", o.form, "' is not allowed (allowed: chunked, parallel, recurrent)"));
+    form_ = o.form;
     d_value_ = o.value_factor * d_model_;
     d_v_ = d_value_ / n_heads_;
     for (int64_t h = 0; h < n_heads_; ++h)  // log γ_h = log(1 − 2^(−e−h)), kept in log space
@@ -324,7 +317,7 @@ class RetNet : public SequenceMixer {
   int64_t d_model_, n_heads_, chunk_;
   double eps_, decay_exponent_;  // e in γ_h = 1 − 2^(−e−h)
   int64_t d_k_ = 0, d_v_ = 0, d_value_ = 0;
-  RetForm form_ = RetForm::Chunked;
+  RetForm form_;
   std::vector<double> log_gamma_;  // log γ_h
   std::vector<double> theta_;      // rotation frequencies, d_k/2
   std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, g_proj_, out_proj_;
@@ -333,39 +326,33 @@ class RetNet : public SequenceMixer {
 }  // namespace
 
 MixerSpec retnet_mixer_spec() {
-  return {
+  using O = RetNetOptions;
+  return define_mixer<O>(
       "retnet",
       "multi-scale retention (torchscale RetNet): per-head decay, xPos rotation, RMSNorm + swish gate; "
       "chunked/parallel/recurrent forms",
-      [](po::options_description& o) {
-        o.add_options()("retnet.n_heads", po::value<int64_t>()->default_value(2),
-                        "retention heads; d_model / n_heads must be even (xPos pairs)")(
-            "retnet.value_factor", po::value<int64_t>()->default_value(2),
-            "value/gate width = value_factor·d_model (torchscale: 2)")(
-            "retnet.chunk_size", po::value<int64_t>()->default_value(64), "chunk length of the chunked form")(
-            "retnet.form", po::value<std::string>()->default_value("chunked"),
-            "chunked | parallel (T×T decay matrix) | recurrent (token by token); equal up to rounding")(
-            "retnet.norm_eps", po::value<double>()->default_value(1e-6), "eps of the per-head RMSNorm")(
-            "retnet.decay_exponent", po::value<double>()->default_value(5.0),
-            "e in gamma_h = 1 - 2^-(e+h) (torchscale: 5; smaller = stronger decay)");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        RetNetOptions o;
-        o.n_heads = option<int64_t>(vm, "retnet.n_heads");
-        o.value_factor = option<int64_t>(vm, "retnet.value_factor");
-        o.chunk_size = option<int64_t>(vm, "retnet.chunk_size");
-        o.form = option<std::string>(vm, "retnet.form");
-        o.norm_eps = option<double>(vm, "retnet.norm_eps");
-        o.decay_exponent = option<double>(vm, "retnet.decay_exponent");
+      OptionTable<O>()
+          .add("n_heads", &O::n_heads, "retention heads; d_model / n_heads must be even (xPos pairs)",
+               at_least(int64_t{1}))
+          .add("value_factor", &O::value_factor, "value/gate width = value_factor·d_model (torchscale: 2)",
+               at_least(int64_t{1}))
+          .add("chunk_size", &O::chunk_size, "chunk length of the chunked form", at_least(int64_t{1}))
+          .add("form", &O::form,
+               "chunked | parallel (T×T decay matrix) | recurrent (token by token); equal up to rounding",
+               named<RetForm>(
+                   {{"chunked", RetForm::Chunked}, {"parallel", RetForm::Parallel}, {"recurrent", RetForm::Recurrent}}))
+          .add("norm_eps", &O::norm_eps, "eps of the per-head RMSNorm", at_least(0.0))
+          .add("decay_exponent", &O::decay_exponent,
+               "e in gamma_h = 1 - 2^-(e+h) (torchscale: 5; smaller = stronger decay)", greater_than(0.0)),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<RetNet>(ctx, o, gen);
       },
-      {{"retnet.form=parallel"},
-       {"retnet.form=recurrent"},
-       {"retnet.chunk_size=3"},
-       {"retnet.chunk_size=2", "retnet.n_heads=4", "retnet.decay_exponent=1"},
-       {"retnet.form=parallel", "retnet.n_heads=1", "retnet.value_factor=1"},
-       {"retnet.form=recurrent", "retnet.n_heads=4", "retnet.norm_eps=0"}},
-  };
+      {{"form=parallel"},
+       {"form=recurrent"},
+       {"chunk_size=3"},
+       {"chunk_size=2", "n_heads=4", "decay_exponent=1"},
+       {"form=parallel", "n_heads=1", "value_factor=1"},
+       {"form=recurrent", "n_heads=4", "norm_eps=0"}});
 }
 
 }  // namespace mixlab

@@ -104,7 +104,7 @@ enum class WkvForm { Fused, Chunked, Recurrent };
 struct Rwkv6Options {
   int64_t head_size = 0, mix_lora = 32, decay_lora = 64, ffn_hidden = 0, chunk_size = 64, sub_chunk = 8;
   bool channel_mix = true;
-  std::string form = "chunked";
+  std::string form = "fused";
   double norm_eps = 6.4e-4;
 };
 
@@ -115,6 +115,7 @@ struct Rwkv6State : MixerState {
   Tensor tmix_prev;  // (B, 1, C): the time-mix input of the last token
   Tensor cmix_prev;  // (B, 1, C): the channel-mix input of the last token (channel_mix only)
   Tensor wkv;        // (B, H, S, S)
+  std::vector<Tensor> tensors() const override { return {tmix_prev, cmix_prev, wkv}; }
 };
 
 // GroupNorm with one group per head over (..., C) laid out as heads of S
@@ -139,22 +140,14 @@ class Rwkv6 : public SequenceMixer {
   Rwkv6(const MixerContext& ctx, const Rwkv6Options& o, Generator& gen)
       : d_model_(ctx.d_model), mix_lora_(o.mix_lora), decay_lora_(o.decay_lora), chunk_(o.chunk_size),
         sub_chunk_(o.sub_chunk), channel_mix_(o.channel_mix), eps_(o.norm_eps) {
-    MIXLAB_CHECK(o.head_size >= 0, "rwkv6.head_size: ", o.head_size, " must be >= 0 (0 = min(64, d_model))");
+    const std::string& section = ctx.section;
     head_size_ = o.head_size > 0 ? o.head_size : std::min<int64_t>(64, d_model_);
-    MIXLAB_CHECK(d_model_ % head_size_ == 0, "rwkv6.head_size: d_model ", d_model_, " is not divisible by head size ",
-                 head_size_, o.head_size == 0 ? " (0 = min(64, d_model))" : "");
+    MIXLAB_CHECK(d_model_ % head_size_ == 0, section, ".head_size: d_model ", d_model_,
+                 " is not divisible by head size ", head_size_, o.head_size == 0 ? " (0 = min(64, d_model))" : "");
     n_heads_ = d_model_ / head_size_;
-    MIXLAB_CHECK(o.mix_lora >= 1, "rwkv6.mix_lora: ", o.mix_lora, " must be >= 1");
-    MIXLAB_CHECK(o.decay_lora >= 1, "rwkv6.decay_lora: ", o.decay_lora, " must be >= 1");
-    MIXLAB_CHECK(o.ffn_hidden >= 0, "rwkv6.ffn_hidden: ", o.ffn_hidden, " must be >= 0 (0 = official 3.5·d_model rule)");
-    MIXLAB_CHECK(o.sub_chunk >= 1, "rwkv6.sub_chunk: ", o.sub_chunk, " must be >= 1");
-    MIXLAB_CHECK(o.chunk_size >= 1 && o.chunk_size % o.sub_chunk == 0, "rwkv6.chunk_size: ", o.chunk_size,
-                 " must be a positive multiple of rwkv6.sub_chunk = ", o.sub_chunk);
-    MIXLAB_CHECK(o.norm_eps > 0, "rwkv6.norm_eps: ", o.norm_eps, " must be > 0");
-    if (o.form == "fused") form_ = WkvForm::Fused;
-    else if (o.form == "chunked") form_ = WkvForm::Chunked;
-    else if (o.form == "recurrent") form_ = WkvForm::Recurrent;
-    else throw Error(detail::concat("rwkv6.form = '", o.form, "' is not allowed (allowed: fused, chunked, recurrent)"));
+    MIXLAB_CHECK(o.chunk_size % o.sub_chunk == 0, section, ".chunk_size: ", o.chunk_size,
+                 " must be a positive multiple of ", section, ".sub_chunk = ", o.sub_chunk);
+    form_ = o.form == "fused" ? WkvForm::Fused : o.form == "chunked" ? WkvForm::Chunked : WkvForm::Recurrent;
 
     const int64_t C = d_model_;
     const double layer = ctx.layer_index, L = ctx.n_layers;
@@ -393,50 +386,40 @@ Tensor Rwkv6::reference_forward(const Tensor& x) const {
 }  // namespace
 
 MixerSpec rwkv6_mixer_spec() {
-  return {
+  using O = Rwkv6Options;
+  return define_mixer<O>(
       "rwkv6",
       "RWKV-6 Finch (official RWKV-LM x060): ddlerp token shift, data-dependent decay, WKV with bonus, "
       "GroupNorm + silu gate, optional channel-mix; chunked/recurrent forms, O(1) decode state",
-      [](po::options_description& o) {
-        o.add_options()("rwkv6.head_size", po::value<int64_t>()->default_value(0),
-                        "WKV head size S (state S x S per head); 0 = min(64, d_model) (official 64)")(
-            "rwkv6.mix_lora", po::value<int64_t>()->default_value(32), "rank of the ddlerp LoRA (official 32)")(
-            "rwkv6.decay_lora", po::value<int64_t>()->default_value(64), "rank of the decay LoRA (official 64)")(
-            "rwkv6.channel_mix", po::value<bool>()->default_value(true, "true"),
-            "follow the time-mix with the RWKV channel-mix: y = tm + cmix(LN(x + tm)); false = pure time-mix "
-            "(pair with model.ffn)")(
-            "rwkv6.ffn_hidden", po::value<int64_t>()->default_value(0),
-            "channel-mix hidden width; 0 = int(3.5 d_model) down to a multiple of 32, at least 32 (official)")(
-            "rwkv6.form", po::value<std::string>()->default_value("fused"),
-            "fused (the gated-scan kernel, hand-written backward) | chunked (batched chunk matmuls of ops) | "
-            "recurrent (token by token); equal up to rounding")(
-            "rwkv6.chunk_size", po::value<int64_t>()->default_value(64),
-            "tokens per chunk of the fused and chunked forms (a multiple of sub_chunk)")(
-            "rwkv6.sub_chunk", po::value<int64_t>()->default_value(8),
-            "sub-chunk of the chunked form: matmuls between sub-chunks, element-wise inside one (fla 16; 8 "
-            "measured fastest on CPU)")(
-            "rwkv6.norm_eps", po::value<double>()->default_value(6.4e-4),
-            "GroupNorm eps (official 1e-5 * head_size_divisor^2 = 6.4e-4; fla 1e-5)");
-      },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        Rwkv6Options o;
-        o.head_size = option<int64_t>(vm, "rwkv6.head_size");
-        o.mix_lora = option<int64_t>(vm, "rwkv6.mix_lora");
-        o.decay_lora = option<int64_t>(vm, "rwkv6.decay_lora");
-        o.channel_mix = option<bool>(vm, "rwkv6.channel_mix");
-        o.ffn_hidden = option<int64_t>(vm, "rwkv6.ffn_hidden");
-        o.form = option<std::string>(vm, "rwkv6.form");
-        o.chunk_size = option<int64_t>(vm, "rwkv6.chunk_size");
-        o.sub_chunk = option<int64_t>(vm, "rwkv6.sub_chunk");
-        o.norm_eps = option<double>(vm, "rwkv6.norm_eps");
+      OptionTable<O>()
+          .add("head_size", &O::head_size, "WKV head size S (state S x S per head); 0 = min(64, d_model) (official 64)",
+               at_least(int64_t{0}))
+          .add("mix_lora", &O::mix_lora, "rank of the ddlerp LoRA (official 32)", at_least(int64_t{1}))
+          .add("decay_lora", &O::decay_lora, "rank of the decay LoRA (official 64)", at_least(int64_t{1}))
+          .add("channel_mix", &O::channel_mix,
+               "follow the time-mix with the RWKV channel-mix: y = tm + cmix(LN(x + tm)); false = pure time-mix "
+               "(pair with model.ffn)")
+          .add("ffn_hidden", &O::ffn_hidden,
+               "channel-mix hidden width; 0 = int(3.5 d_model) down to a multiple of 32, at least 32 (official)",
+               at_least(int64_t{0}))
+          .add("form", &O::form,
+               "fused (the gated-scan kernel, hand-written backward) | chunked (batched chunk matmuls of ops) | "
+               "recurrent (token by token); equal up to rounding",
+               one_of({"fused", "chunked", "recurrent"}))
+          .add("chunk_size", &O::chunk_size, "tokens per chunk of the fused and chunked forms (a multiple of sub_chunk)",
+               at_least(int64_t{1}))
+          .add("sub_chunk", &O::sub_chunk,
+               "sub-chunk of the chunked form: matmuls between sub-chunks, element-wise inside one (fla 16; 8 "
+               "measured fastest on CPU)",
+               at_least(int64_t{1}))
+          .add("norm_eps", &O::norm_eps, "GroupNorm eps (official 1e-5 * head_size_divisor^2 = 6.4e-4; fla 1e-5)",
+               greater_than(0.0)),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<Rwkv6>(ctx, o, gen);
       },
-      {{"rwkv6.head_size=2", "rwkv6.mix_lora=2", "rwkv6.decay_lora=3", "rwkv6.ffn_hidden=6", "rwkv6.chunk_size=4",
-        "rwkv6.sub_chunk=2", "rwkv6.form=chunked"},
-       {"rwkv6.channel_mix=false", "rwkv6.head_size=4", "rwkv6.mix_lora=2", "rwkv6.decay_lora=2",
-        "rwkv6.chunk_size=3", "rwkv6.sub_chunk=1"},
-       {"rwkv6.form=recurrent", "rwkv6.mix_lora=3", "rwkv6.decay_lora=4", "rwkv6.ffn_hidden=5"}},
-  };
+      {{"head_size=2", "mix_lora=2", "decay_lora=3", "ffn_hidden=6", "chunk_size=4", "sub_chunk=2", "form=chunked"},
+       {"channel_mix=false", "head_size=4", "mix_lora=2", "decay_lora=2", "chunk_size=3", "sub_chunk=1"},
+       {"form=recurrent", "mix_lora=3", "decay_lora=4", "ffn_hidden=5"}});
 }
 
 }  // namespace mixlab

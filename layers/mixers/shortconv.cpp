@@ -12,17 +12,22 @@ namespace mixlab {
 
 namespace {
 
+struct ShortConvOptions {
+  int64_t kernel_size = 3;
+  bool residual = true;
+};
+
 struct ConvWindow : MixerState {
   Tensor past;  // (B, K-1, D): the last K-1 inputs, oldest first (zeros before the start)
+  std::vector<Tensor> tensors() const override { return {past}; }
 };
 
 class ShortConv : public SequenceMixer {
  public:
-  ShortConv(const MixerContext& ctx, int64_t kernel_size, bool residual, Generator& gen)
-      : d_model_(ctx.d_model), kernel_size_(kernel_size), residual_(residual) {
-    MIXLAB_CHECK(kernel_size >= 1, "shortconv.kernel_size: must be >= 1, got ", kernel_size);
+  ShortConv(const MixerContext& ctx, const ShortConvOptions& o, Generator& gen)
+      : d_model_(ctx.d_model), kernel_size_(o.kernel_size), residual_(o.residual) {
     projection_ = register_module("projection", std::make_shared<Linear>(d_model_, d_model_, gen, true, ctx.init_std));
-    conv_ = register_module("conv", std::make_shared<CausalConv1d>(d_model_, kernel_size, gen));
+    conv_ = register_module("conv", std::make_shared<CausalConv1d>(d_model_, kernel_size_, gen));
   }
 
   std::string name() const override { return "shortconv"; }
@@ -86,19 +91,16 @@ class ShortConv : public SequenceMixer {
 }  // namespace
 
 MixerSpec shortconv_mixer_spec() {
-  return {
-      "shortconv",
-      "Zoology BaseConv: short depthwise causal conv gated by a linear projection",
-      [](po::options_description& o) {
-        o.add_options()("shortconv.kernel_size", po::value<int64_t>()->default_value(3), "convolution width")(
-            "shortconv.residual", po::value<bool>()->default_value(true, "true"), "add the input inside the mixer (BaseConv)");
+  using O = ShortConvOptions;
+  return define_mixer<O>(
+      "shortconv", "Zoology BaseConv: short depthwise causal conv gated by a linear projection",
+      OptionTable<O>()
+          .add("kernel_size", &O::kernel_size, "convolution width", at_least(int64_t{1}))
+          .add("residual", &O::residual, "add the input inside the mixer (BaseConv)"),
+      [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
+        return std::make_shared<ShortConv>(ctx, o, gen);
       },
-      [](const po::variables_map& vm, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
-        return std::make_shared<ShortConv>(ctx, option<int64_t>(vm, "shortconv.kernel_size"),
-                                           option<bool>(vm, "shortconv.residual"), gen);
-      },
-      {{"shortconv.kernel_size=1"}, {"shortconv.kernel_size=4", "shortconv.residual=false"}},
-  };
+      {{"kernel_size=1"}, {"kernel_size=4", "residual=false"}});
 }
 
 }  // namespace mixlab

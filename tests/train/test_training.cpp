@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernels/cuda/cuda_api.h"
 #include "train/metrics_log.h"
 #include "train/trainer.h"
 
@@ -132,7 +133,9 @@ TEST_CASE("training: bad configs are refused before a run directory exists", "[t
   refused({"--no.such_key=1"}, "no.such_key");
   refused({"--task.name=nope"}, "nope");
   refused({"--train.batch_size=abc"}, "train.batch_size");
-  if (!cuda_available()) refused({"--train.device=cuda"}, "train.device = cuda: no such CUDA device is visible here");
+  if (!cuda_available())
+    refused({"--train.device=cuda"}, cuda::built_with_cuda() ? "train.device = cuda: no such CUDA device is visible here"
+                                                             : "train.device = cuda: mixlab was built without CUDA");
   refused({"--train.device=tpu"}, "train.device = 'tpu' is not a device (allowed: cpu, cuda, cuda:N)");
   refused({"--train.tf32=true"}, "train.tf32 = true needs train.device = cuda");
 }
@@ -148,6 +151,31 @@ TEST_CASE("training: an existing run is neither overwritten nor resumed with ano
   resume.resume = true;
   REQUIRE_THROWS_WITH(run_training(other, resume), Catch::Contains("config differs") && Catch::Contains("lr"));
   CHECK(read(run_directory(ex) + "/metrics.csv") == before);
+}
+
+TEST_CASE("training: a run from before an option existed resumes; a non-default value of it does not",
+          "[train][e2e][errors]") {
+  // A run started by an older mixlab has no line for an option added since
+  // (here mha.window): its default is the behaviour the run had.
+  const std::vector<std::string> common = {"--train.max_steps=10", "--train.eval_every=5"};
+  Experiment ex = Experiment::load("", small_mqar("older", common));
+  fs::remove_all(run_directory(ex));
+  TrainOptions interrupt;
+  interrupt.should_stop = [](int64_t step) { return step == 5; };
+  run_training(ex, interrupt);
+  const std::string config_path = run_directory(ex) + "/config.ini";
+  std::string config = read(config_path);
+  const auto line = config.find("window = 0\n", config.find("[mha]"));
+  REQUIRE(line != std::string::npos);
+  config.erase(line, std::string("window = 0\n").size());
+  std::ofstream(config_path) << config;
+  TrainOptions resume;
+  resume.resume = true;
+  std::vector<std::string> windowed = small_mqar("older", common);
+  windowed.push_back("--mha.window=4");
+  REQUIRE_THROWS_WITH(run_training(Experiment::load("", windowed), resume),
+                      Catch::Contains("config differs") && Catch::Contains("mha.window = 4"));
+  CHECK(run_training(ex, resume).steps == 10);
 }
 
 TEST_CASE("training: every shipped experiment config is valid", "[train][configs]") {
