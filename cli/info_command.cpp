@@ -101,7 +101,7 @@ int info_command(const Args& args) {
               static_cast<long long>(mc.d_model), mc.n_layers, pattern.c_str(), ffns.c_str(),
               static_cast<long long>(model->vocab_size), mc.positions.c_str());
 
-  std::printf("\n%-6s %-12s %12s %12s", "layer", "mixer", "mixer params", "ffn params");
+  std::printf("\n%-6s %-16s %12s %12s", "layer", "mixer", "mixer params", "ffn params");
   for (int64_t L : contexts)  // 1024-token units, as context lengths are quoted
     std::printf(" %13s", ("state@" + (L % 1024 == 0 ? std::to_string(L / 1024) + "k" : std::to_string(L))).c_str());
   std::printf("\n");
@@ -111,7 +111,10 @@ int info_command(const Args& args) {
     const auto& block = static_cast<const Block&>(*(*model->blocks)[i]);
     const int64_t mixer = count(*block.mixer), total = count(block);
     block_params += total;
-    std::printf("%-6zu %-12s %12s %12s", i, block.mixer->name().c_str(), human(static_cast<double>(mixer)).c_str(),
+    // A preset or instance shows as "local (mha)".
+    const std::string& layer = mc.pattern[i % mc.pattern.size()];
+    const std::string label = layer == block.mixer->name() ? layer : layer + " (" + block.mixer->name() + ")";
+    std::printf("%-6zu %-16s %12s %12s", i, label.c_str(), human(static_cast<double>(mixer)).c_str(),
                 block.ffn ? human(static_cast<double>(count(*block.ffn))).c_str() : "-");
     for (size_t c = 0; c < contexts.size(); ++c) {
       const int64_t s = block.mixer->traits().has_decode ? block.mixer->state_bytes(contexts[c]) : 0;
@@ -120,7 +123,7 @@ int info_command(const Args& args) {
     }
     std::printf("\n");
   }
-  std::printf("%-19s %12s %12s", "total", human(static_cast<double>(block_params)).c_str(), "");
+  std::printf("%-23s %12s %12s", "total", human(static_cast<double>(block_params)).c_str(), "");
   for (int64_t s : state_total) std::printf(" %13s", bytes(s).c_str());
   std::printf("\n\n");
 
