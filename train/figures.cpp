@@ -218,10 +218,10 @@ std::string line_label(const RunRecord& r, const std::string& line_keys) {
     begin = end + 1;
   }
   const auto pattern = r.config.find("model.pattern");
-  auto uses_mixer = [&](const std::string& mixer) {
+  auto uses_mixer = [&](const std::string& mixer) {  // a mixer, preset or instance section of the pattern
     if (pattern == r.config.end()) return false;
-    const std::string p = "," + pattern->second + ",";
-    return p.find("," + mixer + ",") != std::string::npos;
+    const std::vector<std::string> layers = split_list(pattern->second);
+    return std::find(layers.begin(), layers.end(), mixer) != layers.end();
   };
   std::string label;
   for (size_t i = 0; i < keys.size(); ++i) {

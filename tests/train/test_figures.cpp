@@ -30,6 +30,11 @@ TEST_CASE("line labels show a mixer's key only for runs that use the mixer", "[f
   CHECK(line_label(attention, "model.pattern,mamba2.d_state") == "mha");
   CHECK(line_label(attention, "mamba2.d_state") == "16");  // the first key is always shown
   CHECK(line_label(mamba, "model.pattern,model.d_model") == "shortconv,mamba2 d_model=64");
+  // An instance section is a mixer of the pattern too, written with spaces or not.
+  RunRecord instance = run("shortconv, local", 64, 1e-3, 16, {});
+  instance.config["local.window"] = "16";
+  CHECK(line_label(instance, "model.pattern,local.window") == "shortconv, local window=16");
+  CHECK(line_label(mamba, "model.pattern,local.window") == "shortconv,mamba2");
 }
 
 TEST_CASE("accuracy panels: one per test segment, best run per line and x", "[figures]") {
