@@ -43,7 +43,7 @@ struct AttentionOptions {
   bool bias = true;
   std::string positions = "none";  // none | rope | alibi
   double rope_base = 10000.0;
-  std::string rope_scaling = "none";  // none | ntk | yarn
+  Rope::Scaling rope_scaling = Rope::Scaling::None;
   double rope_factor = 1.0;
   int64_t rope_original_length = 2048;
   std::string kernel = "fused";  // fused | fused_bf16 (CUDA only) | plain (O(T²) scores)
@@ -54,8 +54,7 @@ Rope rope_of(const AttentionOptions& o) {
   r.base = o.rope_base;
   r.factor = o.rope_factor;
   r.original_length = o.rope_original_length;
-  r.scaling = o.rope_scaling == "ntk" ? Rope::Scaling::Ntk : o.rope_scaling == "yarn" ? Rope::Scaling::Yarn
-                                                                                        : Rope::Scaling::None;
+  r.scaling = o.rope_scaling;
   return r;
 }
 
@@ -248,7 +247,8 @@ MixerSpec mha_mixer_spec() {
           .add("rope_base", &O::rope_base, "RoPE base of the angles", greater_than(1.0))
           .add("rope_scaling", &O::rope_scaling,
                "RoPE context extension: none | ntk (base' = base·s^(d/(d-2))) | yarn (per-frequency ramp + mscale)",
-               one_of({"none", "ntk", "yarn"}))
+               named<Rope::Scaling>(
+                   {{"none", Rope::Scaling::None}, {"ntk", Rope::Scaling::Ntk}, {"yarn", Rope::Scaling::Yarn}}))
           .add("rope_factor", &O::rope_factor,
                "context extension factor s of rope_scaling (new context / original context)", at_least(1.0))
           .add("rope_original_length", &O::rope_original_length, "yarn: the context length the model was trained at",
