@@ -1,5 +1,5 @@
 #pragma once
-// Positional encodings used inside attention mixers (MIXERS.md "Positional
+// Positional encodings used inside attention mixers (docs/mixers.md, "Positional
 // encodings"). Learned absolute positions live at the model level
 // (model.positions).
 #include <cstdint>
@@ -11,7 +11,7 @@ namespace mixlab {
 
 // RoPE with the half-split pairing (GPT-NeoX / HF Llama): dimension i is
 // rotated with dimension i + d/2 by angle pos·θ_i, θ_i = base^(−2i/d).
-// Context extension by a factor s (MIXERS.md "Positional encodings"):
+// Context extension by a factor s (NTK-aware: bloc97 2023; YaRN: Peng et al. 2023):
 // - ntk:  base' = base·s^(d/(d−2)) (NTK-aware), every frequency changes.
 // - yarn: per frequency, a blend of interpolation θ_i/s and extrapolation θ_i
 //   by the YaRN ramp on r_i = original_length / wavelength_i: r < β_slow

@@ -8,7 +8,7 @@
 //         for s <= t (s < t with the bonus, whose diagonal is q_t·(u ⊙ k_t));
 //   S_L = diag(e^{b_L}) S0 + (K ⊙ e^{b_L − b})ᵀ V.
 // Every exponent is a difference b_t − b_s with s at or before t, so no factor
-// exceeds 1 (MIXERS.md numerical trap 1): the masked entries are never
+// exceeds 1 (docs/mixers.md, numerical trap 1): the masked entries are never
 // exponentiated. Per-head decay builds A as (Q Kᵀ) ⊙ D with D_ts = e^{bq_t − b_s}.
 // Per-channel decay cannot factor out of the dot product, so the chunk is cut
 // into sub-chunks of kSubChunk tokens (trap 2): a block of queries in sub-chunk

@@ -1,4 +1,4 @@
-// `linear_attn`: causal linear attention (Katharopoulos et al.; MIXERS.md §6).
+// `linear_attn`: causal linear attention (Katharopoulos et al. 2020; docs/mixers.md).
 //
 // Per head h (H heads; q/k feature dim d' = linear_attn.feature_dim, 0 = D/H;
 // value dim d_v = D/H):

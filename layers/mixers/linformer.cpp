@@ -1,5 +1,5 @@
 // `linformer`: low-rank attention along the sequence (Wang et al. 2020;
-// MIXERS.md §4), following lucidrains/linformer `linformer/linformer.py`.
+// docs/mixers.md), following lucidrains/linformer `linformer/linformer.py`.
 // Written from the equations, no code copied.
 //
 //   q = W_q x (H·d_h), k = W_k x, v = W_v x (H·d_h, or one d_h head with

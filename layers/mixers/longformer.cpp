@@ -1,4 +1,4 @@
-// `longformer`: sliding-window attention plus global tokens (MIXERS.md §3;
+// `longformer`: sliding-window attention plus global tokens (Beltagy et al. 2020;
 // allenai/longformer `longformer.py` semantics).
 //
 // Per head (H heads, d = D/H), for batch row b with global token set G_b:
@@ -14,7 +14,7 @@
 //   y = W_out concat_h(o); the q, v and output projections have biases
 //   unless bias = false.
 //
-// Conventions (MIXERS.md "Conventions" 3):
+// Conventions (docs/mixers.md, convention 3 and longformer):
 // - `window` is ONE side, as allenai's attention_window (HF's is the total):
 //   an encoder row sees up to 2w+1 window keys, a causal row up to w+1
 //   (itself and the w before it).

@@ -1,5 +1,5 @@
 #pragma once
-// `longformer`: sliding-window attention plus global tokens (MIXERS.md §3,
+// `longformer`: sliding-window attention plus global tokens (Beltagy et al. 2020,
 // allenai/longformer semantics). The math, the conventions and the banded
 // computation are described at the top of longformer.cpp. This header exists
 // so callers can reach set_global_mask(); everything else goes through the

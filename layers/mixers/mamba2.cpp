@@ -1,4 +1,4 @@
-// `mamba2`: the Mamba-2 block (Dao & Gu 2024; MIXERS.md §8), following
+// `mamba2`: the Mamba-2 block (Dao & Gu 2024; docs/mixers.md), following
 // state-spaces/mamba `mamba_ssm/modules/mamba2.py` (`Mamba2`). Written from
 // the equations, no code copied.
 //
@@ -11,7 +11,7 @@
 //   y = rmsnorm(y ⊙ silu(z)) · w   per group of d_in/G channels, eps 1e-5
 //       (norm after the gate, as Mamba2's RMSNormGated(norm_before_gate=False);
 //        mamba_split_conv1d_scan_ref normalises over all of d_in instead,
-//        which differs when G > 1: MIXERS.md disagreement 4)
+//        which differs when G > 1; docs/mixers.md, mamba2)
 //   out = out_proj(y)                          no biases in either projection
 //
 // Forms (mamba2.form): chunked runs the SSD recurrence through the fused gated

@@ -1,4 +1,4 @@
-// `mha`: causal softmax multi-head attention (MIXERS.md §1):
+// `mha`: causal softmax multi-head attention (Vaswani et al. 2017; docs/mixers.md):
 // q/k/v projections, scores = q kᵀ/√d with a causal mask,
 // softmax in the input dtype, o = P v, output projection. GQA/MQA through
 // mha.n_kv_heads: query head h reads KV head ⌊h / (H/Hkv)⌋ (HF repeat_kv's
@@ -6,8 +6,8 @@
 // (autograd/ops/attention.h, O(T) memory); <name>.kernel = plain composes
 // matmul, mask and softmax instead (T×T scores), kept as a cross-check.
 //
-// <name>.window = W > 0 makes it causal sliding-window attention (MIXERS.md
-// §2; the `swa` preset is mha with window 16): row i attends keys
+// <name>.window = W > 0 makes it causal sliding-window attention (docs/mixers.md
+// convention 2; the `swa` preset is mha with window 16): row i attends keys
 // max(0, i−W+1) .. i, exactly min(i+1, W) of them (flash-attn's window
 // (W−1, 0)); decoding keeps only the last W keys and values, so its memory is
 // constant in the context.

@@ -65,7 +65,7 @@ class SequenceMixer : public Module {
   virtual int64_t state_bytes(int64_t context_len) const = 0;
 
   // The mixer written as plain loops from its equations
-  // (../shared/reference/MIXERS.md), in F64 on the host, over this mixer's own
+  // (its paper and reference code, docs/mixers.md), in F64 on the host, over this mixer's own
   // parameters: x (B, T, D) F64 -> (B, T, D) F64. The conformance suite
   // compares forward() against it; it must share no code with forward().
   virtual Tensor reference_forward(const Tensor& x) const = 0;

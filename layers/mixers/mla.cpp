@@ -1,4 +1,4 @@
-// `mla`: multi-head latent attention (DeepSeek-V2; MIXERS.md §10), written
+// `mla`: multi-head latent attention (DeepSeek-V2, DeepSeek-AI 2024), written
 // from the equations of deepseek-ai/DeepSeek-V3 `inference/model.py::MLA` and
 // HF `modeling_deepseek_v2.py`; no code copied.
 //

@@ -1,4 +1,4 @@
-// `performer`: FAVOR+ attention (Choromanski et al. 2021; MIXERS.md §5),
+// `performer`: FAVOR+ attention (Choromanski et al. 2021; docs/mixers.md),
 // following lucidrains/performer-pytorch (from google-research's JAX code).
 // Written from the equations, no code copied.
 //
@@ -21,7 +21,7 @@
 //     (autograd/ops/gated_scan.h), with a column of ones in v for the
 //     denominator; decoding carries S (M×d), z (M) and m, so it is exact.
 //     (The reference's causal form stabilises keys by the max over all tokens,
-//     which sees the future and cannot decode; MIXERS.md disagreement 2.)
+//     which sees the future and cannot decode; docs/mixers.md, performer.)
 //   y = W_out concat_h(o) (+ bias); q, k, v projections with bias (lucidrains).
 //
 // Ω: ⌈M/d⌉ blocks of d orthonormal rows (Gram-Schmidt of Gaussian blocks),

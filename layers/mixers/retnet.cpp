@@ -1,4 +1,4 @@
-// `retnet`: multi-scale retention (RetNet; MIXERS.md §7), following torchscale's
+// `retnet`: multi-scale retention (RetNet, Sun et al. 2023), following torchscale's
 // `torchscale/component/multiscale_retention.py` and `RetNetRelPos`
 // (`torchscale/architecture/retnet.py`). Written from the equations, no code
 // copied.

@@ -1,4 +1,4 @@
-// `rwkv6`: RWKV-6 "Finch" (MIXERS.md §9), the official BlinkDL RWKV-LM
+// `rwkv6`: RWKV-6 "Finch" (Peng et al. 2024), the official BlinkDL RWKV-LM
 // `RWKV-v5/src/model.py::RWKV_Tmix_x060` time-mix, optionally followed by its
 // channel-mix `RWKV_CMix_x060`. Written from the equations, no code copied.
 //
@@ -9,7 +9,7 @@
 //   r = W_r x_r, k = W_k x_k, v = W_v x_v, g = silu(W_g x_g)   (no biases)
 //   w_raw = time_decay + tanh(x_w Wd1) Wd2   (Wd1: C × d, Wd2: d × C, d = rwkv6.decay_lora)
 //   log decay lw = −exp(w_raw), passed to the WKV as is (decay = e^{lw}; never
-//   log(exp(−exp(w))), MIXERS.md trap 4)
+//   log(exp(−exp(w))), docs/mixers.md numerical trap 4)
 //   WKV per head (layers/mixers/wkv6.h): o_t = r_tᵀ(S_{t−1} + diag(u) k_t⊗v_t),
 //   S_t = diag(e^{lw_t}) S_{t−1} + k_t⊗v_t, u = time_faaaa (H × S); no 1/√S scale.
 //   y = W_o (GroupNorm_H(o) ⊙ g), GroupNorm eps rwkv6.norm_eps (official
@@ -54,7 +54,7 @@
 //     time_decay are stored as (C) instead of (1, 1, C).
 //
 // Where flash-linear-attention's `fla/layers/rwkv6.py::RWKV6Attention` differs
-// (mixlab follows the official model, MIXERS.md convention 4):
+// (mixlab follows the official model, docs/mixers.md convention 4):
 //   - Widths: fla has expand_k = 0.5 (r, k and the decay are C/2 wide, so its
 //     state per head is (C/2H) × (C/H)), expand_v = 1 and num_heads = 4 at any
 //     width; here r, k, v, g and the decay are all C wide, in heads of S.
@@ -65,7 +65,7 @@
 //   - GroupNorm eps: fla 1e-5 (norm_eps); official and here 6.4e-4.
 //   - Scale: fla's layer calls its kernels with scale 1 like the official model
 //     and this mixer, but fla's naive recurrent reference defaults to K^(−½)
-//     while its chunk_naive has none (MIXERS.md disagreement 3); nothing here
+//     while its chunk_naive has none (docs/mixers.md, rwkv6); nothing here
 //     scales r.
 //   - Init: fla uses xavier_uniform (gain 2^−2.5) for every Linear and a zero
 //     bonus u; here the official ramps (above) and mixlab's normal init.

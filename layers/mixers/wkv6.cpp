@@ -1,13 +1,13 @@
 // The RWKV-6 WKV operator: recurrent and chunked forms (see wkv6.h).
 //
-// Chunked form (after fla's `ops/rwkv6/chunk_naive.py` equations, MIXERS.md §9),
+// Chunked form (after fla's `ops/rwkv6/chunk_naive.py` equations; docs/mixers.md),
 // per chunk of L tokens, with W_t = Σ_{τ≤t} lw_τ (inclusive cumulative log
 // decay inside the chunk) and Wex_t = W_t − lw_t (exclusive):
 //   o_t = (r_t ⊙ e^{Wex_t}) S_prev                                  inter-chunk
 //       + Σ_{s<t} [Σ_i r_ti k_si e^{Wex_ti − W_si}] v_s             intra-chunk
 //       + (Σ_i r_ti u_i k_ti) v_t                                   bonus
 //   S_next = diag(e^{W_last}) S_prev + Σ_s (k_s ⊙ e^{W_last − W_s}) ⊗ v_s.
-// Numerics (MIXERS.md "Numerical traps" 1 and 2): every exponent is a sum of
+// Numerics (docs/mixers.md, numerical traps 1 and 2): every exponent is a sum of
 // log decays over tokens *between* two positions, so every exponentiated
 // factor is ≤ 1; entries that must vanish are masked to −∞ *before* exp (never
 // e^{+big}·0). The intra-chunk term is never split as (r e^{Wex}) · (k e^{−W})

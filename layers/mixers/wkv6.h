@@ -1,5 +1,5 @@
 #pragma once
-// The RWKV-6 WKV operator (MIXERS.md §9), per head with head size S:
+// The RWKV-6 WKV operator (Peng et al. 2024; docs/mixers.md), per head with head size S:
 //   o_t = r_tᵀ (S_{t−1} + diag(u) k_t ⊗ v_t),
 //   S_t = diag(exp(lw_t)) S_{t−1} + k_t ⊗ v_t,
 // where lw_t = −exp(w_raw_t) ≤ 0 is the log decay, carried in log space as

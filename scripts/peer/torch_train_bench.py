@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch eager peer for `mixlab bench train` and for MQAR learning checks:
 the same model (scripts/peer/torch_model.py) trained with AdamW, logits only at
-scored positions, on MQAR batches generated as in ../shared/reference/TASKS.md.
+scored positions, on MQAR batches generated as docs/tasks.md defines them.
 
     python3 scripts/peer/torch_train_bench.py bench experiments/bench/mqar_l64_d64.ini [--steps 30]
     python3 scripts/peer/torch_train_bench.py learn experiments/mqar/quick.ini [--steps 1500]
@@ -45,7 +45,7 @@ def load_config(path):
 
 
 def mqar_batch(rng, batch, L, D, V, power_a=0.01, random_non_queries=True):
-    """MQAR as TASKS.md defines it (inputs, targets with -100 where unscored)."""
+    """MQAR as docs/tasks.md defines it (inputs, targets with -100 where unscored)."""
     C = 2 * D
     S = (L - C) // 2
     p = power_a * np.arange(1, S + 1) ** (power_a - 1)

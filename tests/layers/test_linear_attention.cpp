@@ -1,7 +1,7 @@
 // linear_attn: the chunked, parallel and recurrent forms agree on outputs and
 // on every gradient (input and parameters), in F64, for T not a multiple of
-// the chunk and head dims that are not powers of two (MIXERS.md "How the best
-// implementations test").
+// the chunk and head dims that are not powers of two (docs/mixers.md, "How the
+// reference implementations test").
 #include <catch2/catch.hpp>
 #include <cmath>
 

@@ -1,4 +1,4 @@
-// longformer (MIXERS.md §3): the banded computation equals the dense F64
+// longformer (docs/mixers.md): the banded computation equals the dense F64
 // reference (allenai's "sliding_chunks vs dense" test) for many block
 // layouts, both forms, and global tokens that differ per batch row; the
 // window is one side (exact dependency sets); decoding and prefill in pieces

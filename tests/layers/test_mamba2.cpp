@@ -1,7 +1,7 @@
 // mamba2: the chunked (fused SSD scan) and recurrent forms agree on outputs,
 // final states and every gradient in F64, for T not a multiple of the chunk,
 // several chunk sizes, ngroups 1 / 2 / H, strong and weak decays
-// (MIXERS.md §8 and "How the best implementations test"); prefill in pieces
+// (docs/mixers.md, "How the reference implementations test"); prefill in pieces
 // through the state equals one forward.
 #include <catch2/catch.hpp>
 #include <cmath>

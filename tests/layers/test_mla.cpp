@@ -1,7 +1,7 @@
 // mla: absorbed decoding (scores against the latent through W_UK, output
 // through W_UV) equals naive decoding (k and v re-expanded from the latent) and
-// the parallel flash forward, in F64 (MIXERS.md §10: "naive vs absorbed
-// equality is yours to test"); prefill continues from a cache; the cache holds
+// the parallel flash forward, in F64 (DeepSeek-V3's inference/model.py has both
+// paths, docs/mixers.md); prefill continues from a cache; the cache holds
 // only kv_lora_rank + qk_rope_dim values per token; parameter layout; options.
 #include <catch2/catch.hpp>
 #include <map>

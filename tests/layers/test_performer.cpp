@@ -1,6 +1,6 @@
 // performer: the random features, their redraw schedule, and the causal
-// running-max form against dense softmax-kernel attention (MIXERS.md §5 and
-// disagreement 2). Forward = reference, gradients, decode and prefill come
+// running-max form against dense softmax-kernel attention (docs/mixers.md,
+// performer: the key stabiliser). Forward = reference, gradients, decode and prefill come
 // from the conformance suite.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -77,7 +77,7 @@ TEST_CASE("performer: with both epsilons 0 the causal running-max form is dense 
           "[performer]") {
   // Dense: A_ts = φ(q_t)·φ(k_s) with keys at one global stabiliser, masked to
   // s <= t, rows normalised. The running max rescales exactly, so with no
-  // eps the two agree to rounding (MIXERS.md disagreement 2).
+  // eps the two agree to rounding (docs/mixers.md, performer).
   auto m = testing::make_f64_mixer("performer", 8, {"performer.feature_eps=0", "performer.eps=0", "performer.chunk_size=4"}, 5);
   Generator gen(2);
   const int64_t T = 11;

@@ -1,7 +1,7 @@
 // retnet: the parallel, recurrent and chunked forms agree on outputs and on
 // every gradient (input and parameters) in F64, for T not a multiple of the
-// chunk, strong and weak decays (MIXERS.md §7 and "How the best
-// implementations test"); decoding matches the forward over long sequences.
+// chunk, strong and weak decays (docs/mixers.md, retnet and "How the
+// reference implementations test"); decoding matches the forward over long sequences.
 #include <catch2/catch.hpp>
 #include <cmath>
 

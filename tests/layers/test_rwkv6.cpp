@@ -1,7 +1,7 @@
 // rwkv6: the chunked and recurrent WKV agree on outputs, final state and every
 // gradient (r, k, v, log decay, bonus, initial state) for strong and weak
 // decays, T not a multiple of the chunk and several chunk sizes (the habits of
-// fla's tests/ops/test_rwkv6.py, MIXERS.md §9); the chunked form stays finite
+// fla's tests/ops/test_rwkv6.py, docs/mixers.md); the chunked form stays finite
 // in F32 under decays that would overflow a naive split; the whole mixer's
 // forms agree; prefill in pieces through the decode state equals one forward;
 // the official inits; the channel-mix mapping; bad options are refused.

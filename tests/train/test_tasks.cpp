@@ -189,7 +189,7 @@ TEST_CASE("mqar: random_non_queries fills the zeros and nothing else", "[tasks]"
 }
 
 TEST_CASE("mqar: query slots follow the power law", "[tasks]") {
-  // TASKS.md: P(first slot) ≈ 0.25 at L=64/D=4 and ≈ 0.17 at L=512/D=64.
+  // docs/tasks.md: P(first slot) ≈ 0.25 at L=64/D=4 and ≈ 0.17 at L=512/D=64.
   CHECK(mqar_slot_probabilities(28, 0.01)[0] == Approx(0.25).margin(0.01));
   CHECK(mqar_slot_probabilities(192, 0.01)[0] == Approx(0.17).margin(0.01));
 

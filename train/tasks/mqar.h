@@ -1,6 +1,7 @@
 #pragma once
 // MQAR, multi-query associative recall, as Zoology generates it
-// (../shared/reference/TASKS.md; definition in docs/tasks.md):
+// (Arora et al. 2023, HazyResearch/zoology `zoology/data/multiquery_ar.py`;
+// definition in docs/tasks.md):
 //   [k1 v1 ... kD vD] × passes, then query slots holding the D keys in random
 //   order at power-law-distributed slots; the target at a query key's own
 //   position is its value.
