@@ -4,8 +4,11 @@
 // used by the CPU flash kernel (kernels/cpu/flash_attention.cpp), the CUDA
 // kernels' mask and tile ranges (kernels/cuda/flash_mask.h), the op's FLOP
 // count (autograd/ops/attention.cpp) and the mixers' plain-path masks (mha's
-// T×T mask, Longformer's causal band, linear attention's causal multiplier),
-// so that a fast path and its cross-check can never disagree on the mask.
+// T×T mask, Longformer's causal band and global-token masks, linear
+// attention's causal multiplier), so every path applies one mask. What checks
+// the rule itself is independent of it: the masks drawn by hand in
+// tests/kernels/test_attention_visibility.cpp and the mixers' F64
+// reference_forward loops.
 //
 // Query row i of Tq sits at position pos(i) = i + (Tk − Tq) among the Tk
 // keys (bottom-right alignment: a decode step with Tq = 1 sits at the last
