@@ -15,6 +15,7 @@ foreach(case
     example_sweep_is_valid
     bad_grid_key_fails_before_anything_runs
     slurm_script_parses_and_names_every_run
+    partial_directory_cleanup_knows_mixlab_temp_files
     real_sweep_resumes_and_skips_finished_runs
     failing_run_is_reported_and_the_others_continue)
   add_test(NAME scripts.sweep.${case}

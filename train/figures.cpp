@@ -9,6 +9,7 @@
 #include <set>
 
 #include "autograd/error.h"
+#include "train/atomic_file.h"
 #include "train/experiment.h"
 #include "train/metrics_log.h"
 #include "train/plot.h"
@@ -135,14 +136,14 @@ enum class XAxis { Linear, Log2, Bytes };
 void draw(const std::vector<Panel>& panels, const std::string& title, const std::string& xlabel, XAxis x_axis,
           const std::string& png_path) {
   MIXLAB_CHECK(gnuplot_available(), "plot: gnuplot is not installed (scripts/setup.sh installs it)");
-  const std::string tmp = png_path + ".tmp.png";
+  AtomicFile png(png_path);  // gnuplot writes its temp file
   const size_t n = panels.size(), cols = std::min<size_t>(n, 4), rows = (n + cols - 1) / cols;
   {
     Gnuplot gp("gnuplot");
     // A lone panel gets the width its outside legend takes from it.
     const size_t width = n == 1 ? 960 : 560 * cols + 80;
     gp << "set terminal pngcairo size " << width << "," << 380 * rows + 60 << " font 'Sans,10'\n"
-       << "set output '" << tmp << "'\nset termoption noenhanced\n"
+       << "set output '" << png.temp_path() << "'\nset termoption noenhanced\n"
        << "set multiplot layout " << rows << "," << cols << " title " << quoted(title) << "\n"
        << "set grid\nset key outside right top\nset yrange [0:1.02]\nset ylabel 'accuracy'\n"
        << "set xlabel " << quoted(xlabel) << "\n";
@@ -170,8 +171,9 @@ void draw(const std::vector<Panel>& panels, const std::string& title, const std:
     }
     gp << "unset multiplot\nset output\n";
   }
-  MIXLAB_CHECK(fs::is_regular_file(tmp) && fs::file_size(tmp) > 0, "plot: gnuplot did not write ", png_path);
-  fs::rename(tmp, png_path);
+  MIXLAB_CHECK(fs::is_regular_file(png.temp_path()) && fs::file_size(png.temp_path()) > 0, "plot: gnuplot did not write ",
+               png_path);
+  png.commit();
 }
 
 bool spans_octaves(const std::vector<RunRecord>& runs, const std::string& key) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "train/atomic_file.h"
 
 namespace mixlab {
 
@@ -37,12 +38,9 @@ void keep_rows_up_to(const std::string& path, int64_t step, bool has_header) {
     first = false;
   }
   in.close();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const std::string& l : kept) out << l << "\n";
-  }
-  std::rename(tmp.c_str(), path.c_str());
+  std::string content;
+  for (const std::string& l : kept) content += l + "\n";
+  write_file_atomically(path, content);
 }
 
 }  // namespace

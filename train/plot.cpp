@@ -5,6 +5,7 @@
 #include <gnuplot-iostream.h>
 
 #include "autograd/error.h"
+#include "train/atomic_file.h"
 #include "train/figures.h"
 #include "train/metrics_log.h"
 
@@ -61,11 +62,11 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
     colour[r] = slot->second;
     title[r] = fresh ? "title '" + color_key + " = " + it->second + "'" : "notitle";
   }
-  const std::string tmp = png_path + ".tmp.png";
+  AtomicFile png(png_path);  // gnuplot writes its temp file
   {
     Gnuplot gp("gnuplot");
     gp << "set terminal pngcairo size 1400,560 font 'Sans,11'\n"
-       << "set output '" << tmp << "'\n"
+       << "set output '" << png.temp_path() << "'\n"
        << "set multiplot layout 1,2 title 'mixlab training curves'\n"
        << "set grid\nset key top right\nset xlabel 'step'\n";
     // Left: losses.
@@ -84,8 +85,9 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
          << " with linespoints lw 2 pt 7 ps 0.6 lc " << colour[r] << " " << title[r];
     gp << "\nunset multiplot\nset output\n";
   }  // closing the pipe waits for gnuplot
-  MIXLAB_CHECK(fs::is_regular_file(tmp) && fs::file_size(tmp) > 0, "plot: gnuplot did not write ", png_path);
-  fs::rename(tmp, png_path);
+  MIXLAB_CHECK(fs::is_regular_file(png.temp_path()) && fs::file_size(png.temp_path()) > 0, "plot: gnuplot did not write ",
+               png_path);
+  png.commit();
 }
 
 }  // namespace mixlab

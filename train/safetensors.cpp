@@ -1,13 +1,11 @@
 #include "train/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "train/atomic_file.h"
 
 namespace mixlab {
 
@@ -22,17 +20,6 @@ const char* safetensors_dtype(DType d) {
     case DType::I64: return "I64";
   }
   return "?";
-}
-
-// Writes all of `bytes` or throws.
-void write_all(int fd, const void* data, size_t bytes, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (bytes > 0) {
-    ssize_t n = ::write(fd, p, bytes);
-    MIXLAB_CHECK(n > 0, "cannot write ", path, ": ", std::strerror(errno));
-    p += n;
-    bytes -= static_cast<size_t>(n);
-  }
 }
 
 }  // namespace
@@ -68,26 +55,13 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned, as the reference writer does
   const uint64_t n = text.size();
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  MIXLAB_CHECK(fd >= 0, "cannot create ", tmp, ": ", std::strerror(errno));
-  try {
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));  // little-endian
-    write_all(fd, len, 8, tmp);
-    write_all(fd, text.data(), text.size(), tmp);
-    for (const Tensor& h : host) write_all(fd, h.raw(), h.nbytes(), tmp);
-    MIXLAB_CHECK(::fsync(fd) == 0, "cannot sync ", tmp, ": ", std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(detail::concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
+  AtomicFile file(path);
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));  // little-endian
+  file.write(len, 8);
+  file.write(text);
+  for (const Tensor& h : host) file.write(h.raw(), h.nbytes());
+  file.commit();
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {

@@ -22,8 +22,9 @@ struct SafetensorsFile {
   bool contains(const std::string& name) const;
 };
 
-// Writes atomically: a temporary file in the same folder, flushed and synced,
-// then renamed over `path`, so a crash never leaves a half-written file.
+// Writes atomically (train/atomic_file.h): a temporary file in the same
+// folder, synced, then renamed over `path`, so a crash never leaves a
+// half-written file.
 // Tensors on any device are copied to the host; dtypes F32, F64, I64.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

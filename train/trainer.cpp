@@ -13,6 +13,7 @@
 #include "kernels/cpu/threads.h"
 #include "kernels/cuda/cuda_api.h"
 #include "train/checkpoint.h"
+#include "train/atomic_file.h"
 #include "train/evaluate.h"
 #include "train/metrics_log.h"
 #include "train/progress.h"
@@ -44,16 +45,6 @@ std::vector<MoELoadRecord> moe_load_since_last_eval(const LanguageModel& model) 
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    MIXLAB_CHECK(out.good(), "cannot write ", tmp);
-  }
-  fs::rename(tmp, path);
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -155,7 +146,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     metrics.truncate_after(progress.step);
   } else {
     fs::create_directories(dir);
-    write_text_atomically(config_path, resolved);
+    write_file_atomically(config_path, resolved);
     metrics.start();
   }
   Console console(opts, dir + "/log.txt", total);

@@ -38,10 +38,11 @@ void check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, c
 std::atomic<double> g_attention_flops{0};
 
 void count_flops(const cpu::FlashAttentionShape& s, const cpu::FlashAttentionMask& m) {
+  const kernels::AttentionVisibility rule = cpu::visibility(s, m);
   double pairs = 0;
   for (int64_t i = 0; i < s.Tq; ++i) {
-    const int64_t pos = i + s.Tk - s.Tq;
-    const int64_t hi = m.causal ? std::min(s.Tk, pos + 1) : s.Tk, lo = m.window > 0 ? std::max<int64_t>(0, pos - m.window + 1) : 0;
+    int64_t lo, hi;
+    rule.key_range(i, i + 1, &lo, &hi);
     pairs += static_cast<double>(std::max<int64_t>(0, hi - lo));
   }
   g_attention_flops += pairs * 4.0 * static_cast<double>(s.B * s.H * s.d);

@@ -4,9 +4,11 @@
 #include <vector>
 
 #include "autograd/tensor.h"
+#include "kernels/attention_visibility.h"
 
 namespace mixlab {
 
+// Which keys each query sees is kernels/attention_visibility.h's rule.
 struct AttentionMaskSpec {
   bool causal = true;                // key j visible iff j <= i + (Tk - Tq)
   int64_t window = 0;                // and i + (Tk - Tq) - j < window; 0 = none
@@ -16,6 +18,12 @@ struct AttentionMaskSpec {
   // tensor-core kernel, FP32 accumulation and F32 results. Refused on the CPU.
   bool bf16 = false;
 };
+
+// The visibility rule of `mask` for Tq queries over Tk keys: the fused
+// kernels' mask, for the masks a plain (composed) path builds itself.
+inline kernels::AttentionVisibility attention_visibility(const AttentionMaskSpec& mask, int64_t Tq, int64_t Tk) {
+  return {Tq, Tk, mask.causal, mask.window};
+}
 
 // q (B,H,Tq,d), k and v (B,Hkv,Tk,d) with H a multiple of Hkv -> (B,H,Tq,d).
 // Query head h reads KV head h / (H / Hkv).

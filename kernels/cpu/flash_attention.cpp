@@ -19,31 +19,18 @@ using ConstMap = Eigen::Map<const Mat<T>>;
 template <typename T>
 using MutMap = Eigen::Map<Mat<T>>;
 
-// The key range [lo, hi) any query of rows [i0, i1) may see.
-void key_range(const FlashAttentionShape& s, const FlashAttentionMask& m, int64_t i0, int64_t i1, int64_t* lo,
-               int64_t* hi) {
-  const int64_t offset = s.Tk - s.Tq;
-  *hi = m.causal ? std::min(s.Tk, i1 + offset) : s.Tk;
-  *lo = m.window > 0 ? std::max<int64_t>(0, i0 + offset - m.window + 1) : 0;
-}
-
 // Applies mask and bias to a score tile whose rows are queries i0.. and
 // columns keys j0..: masked entries become -inf.
 template <typename T>
-void mask_tile(const FlashAttentionShape& s, const FlashAttentionMask& m, double slope, int64_t i0, int64_t j0,
-               Mat<T>& S) {
-  const int64_t offset = s.Tk - s.Tq;
+void mask_tile(const kernels::AttentionVisibility& rule, double slope, int64_t i0, int64_t j0, Mat<T>& S) {
   // Most tiles lie wholly inside every row's visible range: nothing to do.
-  const int64_t first_pos = i0 + offset, last_pos = i0 + S.rows() - 1 + offset, last_key = j0 + S.cols() - 1;
-  const bool all_visible =
-      (!m.causal || last_key <= first_pos) && (m.window == 0 || last_pos - j0 < m.window);
-  if (all_visible && slope == 0.0) return;
+  if (slope == 0.0 && rule.all_visible(i0, i0 + S.rows(), j0, j0 + S.cols())) return;
   const T neg_inf = -std::numeric_limits<T>::infinity();
   for (int64_t r = 0; r < S.rows(); ++r) {
-    const int64_t pos = i0 + r + offset;
+    const int64_t i = i0 + r, pos = rule.position(i);
     for (int64_t c = 0; c < S.cols(); ++c) {
       const int64_t j = j0 + c;
-      if ((m.causal && j > pos) || (m.window > 0 && pos - j >= m.window))
+      if (!rule.visible(i, j))
         S(r, c) = neg_inf;
       else if (slope != 0.0)
         S(r, c) -= static_cast<T>(slope * static_cast<double>(pos - j));
@@ -59,6 +46,7 @@ void flash_attention_forward(const FlashAttentionShape& s, const FlashAttentionM
   const int64_t d = s.d, group = s.H / s.Hkv;
   const int64_t q_blocks = (s.Tq + kRowsQ - 1) / kRowsQ;
   const T scale = static_cast<T>(m.scale);
+  const kernels::AttentionVisibility rule = visibility(s, m);
   // Always a parallel region, even for one task: inside one, Eigen runs the
   // tile products on the calling thread; outside, it would fork threads for
   // every small product (a decode step's single query block).
@@ -78,12 +66,12 @@ void flash_attention_forward(const FlashAttentionShape& s, const FlashAttentionM
         Eigen::Array<T, Eigen::Dynamic, 1>::Constant(rows, -std::numeric_limits<T>::infinity());
     Eigen::Array<T, Eigen::Dynamic, 1> row_sum = Eigen::Array<T, Eigen::Dynamic, 1>::Zero(rows);
     int64_t lo, hi;
-    key_range(s, m, i0, i1, &lo, &hi);
+    rule.key_range(i0, i1, &lo, &hi);
     Mat<T> S;
     for (int64_t j0 = lo; j0 < hi; j0 += kRowsK) {
       const int64_t j1 = std::min(hi, j0 + kRowsK), cols = j1 - j0;
       S.noalias() = (Q * ConstMap<T>(K + j0 * d, cols, d).transpose()) * scale;
-      mask_tile(s, m, slope, i0, j0, S);
+      mask_tile(rule, slope, i0, j0, S);
       for (int64_t r = 0; r < rows; ++r) {
         const T tile_max = S.row(r).maxCoeff();
         const T new_max = std::max(row_max[r], tile_max);
@@ -112,6 +100,7 @@ void flash_attention_backward(const FlashAttentionShape& s, const FlashAttention
                               const T* v, const T* o, const T* lse, const T* dout, T* dq, T* dk, T* dv) {
   const int64_t d = s.d, group = s.H / s.Hkv;
   const T scale = static_cast<T>(m.scale);
+  const kernels::AttentionVisibility rule = visibility(s, m);
   // One task per (batch, KV head): it owns dK/dV of that head and dQ of the
   // query heads reading it, so no two threads write the same gradient.
 #pragma omp parallel for schedule(dynamic)
@@ -135,12 +124,12 @@ void flash_attention_backward(const FlashAttentionShape& s, const FlashAttention
         const int64_t i1 = std::min(s.Tq, i0 + kRowsQ), rows = i1 - i0;
         ConstMap<T> Q(q + (head + i0) * d, rows, d), dO(dout + (head + i0) * d, rows, d);
         int64_t lo, hi;
-        key_range(s, m, i0, i1, &lo, &hi);
+        rule.key_range(i0, i1, &lo, &hi);
         for (int64_t j0 = lo; j0 < hi; j0 += kRowsK) {
           const int64_t j1 = std::min(hi, j0 + kRowsK), cols = j1 - j0;
           ConstMap<T> Kb(K + j0 * d, cols, d), Vb(V + j0 * d, cols, d);
           S.noalias() = (Q * Kb.transpose()) * scale;
-          mask_tile(s, m, slope, i0, j0, S);
+          mask_tile(rule, slope, i0, j0, S);
           for (int64_t r = 0; r < rows; ++r)  // P = exp(S - lse): the forward's probabilities
             S.row(r) = (S.row(r).array() - lse[head + i0 + r]).exp().matrix();
           dV.middleRows(j0, cols).noalias() += S.transpose() * dO;

@@ -5,11 +5,13 @@
 // is O(T) (the output and one log-sum-exp per row).
 //
 // Layout: q (B, H, Tq, d), k and v (B, Hkv, Tk, d), o (B, H, Tq, d), all
-// row-major; query head h reads KV head h / (H / Hkv). Query row i sits at
-// absolute position i + (Tk − Tq) (bottom-right alignment, so a decode step
-// with Tq = 1 sees every cached key).
+// row-major; query head h reads KV head h / (H / Hkv). Which keys a query
+// sees is kernels/attention_visibility.h's rule (query row i at position
+// i + (Tk − Tq), so a decode step with Tq = 1 sees every cached key).
 #include <cstdint>
 #include <vector>
+
+#include "kernels/attention_visibility.h"
 
 namespace mixlab::cpu {
 
@@ -27,6 +29,11 @@ struct FlashAttentionMask {
   double scale = 1.0;                // scores = q·k · scale
   std::vector<double> alibi_slopes;  // per query head: score −= slope·(pos(i) − j); empty: none
 };
+
+// The visibility rule of one call.
+inline kernels::AttentionVisibility visibility(const FlashAttentionShape& s, const FlashAttentionMask& m) {
+  return {s.Tq, s.Tk, m.causal, m.window};
+}
 
 // o and lse (B, H, Tq): lse = log Σ_j exp(score_ij), saved for the backward.
 template <typename T>

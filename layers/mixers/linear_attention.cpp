@@ -215,13 +215,15 @@ class LinearAttention : public SequenceMixer {
     return u;
   }
 
-  // (n, n) lower-triangular ones (the causal mask as a multiplier), per (n, dtype, device).
+  // (n, n) lower-triangular ones (the attention's causal rule as a multiplier), per (n, dtype, device).
   Tensor tril(int64_t n, DType dtype, Device device) {
     for (const Tensor& m : masks_)
       if (m.size(0) == n && m.dtype() == dtype && m.device() == device) return m;
+    const kernels::AttentionVisibility causal{n, n, /*causal=*/true, /*window=*/0};
     std::vector<double> m(n * n, 0.0);
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j <= i; ++j) m[i * n + j] = 1.0;
+      for (int64_t j = 0; j < n; ++j)
+        if (causal.visible(i, j)) m[i * n + j] = 1.0;
     masks_.push_back(Tensor::from_vector(m, {n, n}, dtype, device));
     return masks_.back();
   }

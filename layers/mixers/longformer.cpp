@@ -150,9 +150,19 @@ Tensor key_blocks(const Tensor& k, const BandLayout& L) {
   return concat(blocks, 3);
 }
 
+// The fused attention's visibility rule over the call's positions 0..P+T-1
+// with a window of `keys` (0: none). Queries and keys share that one axis, so
+// callers ask it with a query's position: sees(i, j).
+kernels::AttentionVisibility positions_rule(const BandLayout& L, bool causal, int64_t keys) {
+  return {L.P + L.T, L.P + L.T, causal, keys};
+}
+
 // (1,1,n,rows,cols): 0 where the query's window holds the key, −inf elsewhere.
 // Padding query rows see every column (any finite value; they are sliced off).
+// The causal window i − w <= j <= i is the attention rule with w + 1 keys; the
+// encoder's |i − j| <= w is a two-sided band, which that rule does not express.
 Tensor band_mask(const BandLayout& L, int64_t w, bool causal, DType dtype, Device device) {
+  const kernels::AttentionVisibility causal_window = positions_rule(L, true, w + 1);
   std::vector<double> m(L.n * L.rows * L.cols, 0.0);
   for (int64_t b = 0; b < L.n; ++b)
     for (int64_t row = 0; row < L.rows; ++row) {
@@ -160,7 +170,7 @@ Tensor band_mask(const BandLayout& L, int64_t w, bool causal, DType dtype, Devic
       if (!L.real_query(i)) continue;
       for (int64_t col = 0; col < L.cols; ++col) {
         const int64_t j = L.key_pos(b, col);
-        const bool in_window = causal ? (j <= i && i - j <= w) : std::abs(i - j) <= w;
+        const bool in_window = causal ? causal_window.sees(i, j) : std::abs(i - j) <= w;
         if (!L.real_key(j) || !in_window) m[(b * L.rows + row) * L.cols + col] = kMasked;
       }
     }
@@ -184,13 +194,14 @@ Tensor global_exclusion_mask(const BandLayout& L, const Positions& globals, DTyp
 Tensor global_columns_mask(const BandLayout& L, const Positions& globals, int64_t S, bool causal, DType dtype,
                            Device device) {
   const int64_t B = static_cast<int64_t>(globals.size()), Tp = L.padded_queries();
+  const kernels::AttentionVisibility rule = positions_rule(L, causal, 0);  // causal: global keys <= i
   std::vector<double> m(B * Tp * S, 0.0);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < Tp; ++t) {
       const int64_t i = L.P + t;
       for (int64_t s = 0; s < S; ++s) {
         const bool slot = s < static_cast<int64_t>(globals[b].size());
-        const bool visible = slot && (!causal || !L.real_query(i) || globals[b][s] <= i);
+        const bool visible = slot && (!L.real_query(i) || rule.sees(i, globals[b][s]));
         if (!visible) m[(b * Tp + t) * S + s] = kMasked;
       }
     }
@@ -234,10 +245,12 @@ Tensor global_rows_attention(const Tensor& qg, const Tensor& kg, const Tensor& v
   const int64_t B = qg.size(0), S = qg.size(2), Tk = kg.size(2);
   Tensor scores = matmul(qg, kg, false, true);
   if (causal) {
+    const kernels::AttentionVisibility past{Tk, Tk, /*causal=*/true, /*window=*/0};
     std::vector<double> m(B * S * Tk, 0.0);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < static_cast<int64_t>(query_pos[b].size()); ++s)
-        for (int64_t j = query_pos[b][s] + 1; j < Tk; ++j) m[(b * S + s) * Tk + j] = kMasked;
+        for (int64_t j = 0; j < Tk; ++j)
+          if (!past.sees(query_pos[b][s], j)) m[(b * S + s) * Tk + j] = kMasked;
     scores = add(scores, Tensor::from_vector(m, {B, 1, S, Tk}, qg.dtype(), qg.device()));
   }
   return matmul(softmax(scores, -1), vg);

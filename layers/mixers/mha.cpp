@@ -205,14 +205,16 @@ class MultiHeadAttention : public SequenceMixer {
   // (B, h, T, d) at positions first.. -> RoPE-rotated (unchanged without rope)
   Tensor rotate(const Tensor& x, int64_t first) const { return rope_ ? rope_->apply(x, first) : x; }
 
-  // (T, T): 0 where query i may see key j (j <= i, and i - j < W with a
-  // window), -inf elsewhere. Cached per (T, dtype, device).
+  // (T, T): 0 where query i may see key j, -inf elsewhere: the fused
+  // kernel's rule for this mixer's spec (j <= i, and i - j < W with a
+  // window). Cached per (T, dtype, device).
   Tensor causal_mask(int64_t T, DType dtype, Device device) {
     if (!mask_.defined() || mask_.size(0) != T || mask_.dtype() != dtype || mask_.device() != device) {
+      const kernels::AttentionVisibility rule = attention_visibility(attention_spec(), T, T);
       std::vector<double> m(T * T, 0.0);
       for (int64_t i = 0; i < T; ++i)
         for (int64_t j = 0; j < T; ++j)
-          if (j > i || (window_ > 0 && i - j >= window_)) m[i * T + j] = -std::numeric_limits<double>::infinity();
+          if (!rule.visible(i, j)) m[i * T + j] = -std::numeric_limits<double>::infinity();
       mask_ = Tensor::from_vector(m, {T, T}, dtype, device);
     }
     return mask_;

@@ -18,6 +18,7 @@ complete metrics. States:
 import fcntl
 import json
 import os
+import re
 import struct
 from pathlib import Path
 
@@ -26,6 +27,15 @@ from .sweep_file import SweepError
 CHECKPOINT = "checkpoint.safetensors"
 RUN_FILES = {"config.ini", "metrics.csv", "metrics.jsonl", "log.txt", "curves.png", CHECKPOINT}
 MAX_HEADER_BYTES = 100 << 20  # the safetensors specification's limit
+# mixlab replaces a file through a temp file <name>.tmp.<pid> next to it
+# (train/atomic_file.h); a run killed mid-write leaves one behind. A bare
+# <name>.tmp is what earlier mixlab versions wrote.
+TEMP_SUFFIX = re.compile(r"\.tmp(\.[0-9]+)?$")
+
+
+def written_by_mixlab(name):
+    """A file name mixlab writes in a run directory: a run file or its temp file."""
+    return name in RUN_FILES or TEMP_SUFFIX.sub("", name, count=1) in RUN_FILES
 
 
 def checkpoint_metadata(path):
@@ -66,7 +76,7 @@ def clear_partial(run_dir):
     run_dir = Path(run_dir)
     entries = list(run_dir.iterdir())
     for entry in entries:
-        if not entry.is_file() or not (entry.name in RUN_FILES or entry.name.endswith(".tmp")):
+        if not entry.is_file() or not written_by_mixlab(entry.name):
             raise SweepError(f"{run_dir} holds '{entry.name}', which mixlab does not write: not touched "
                              "(move it away, or remove the directory to rerun)")
     for entry in entries:

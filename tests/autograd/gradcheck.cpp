@@ -3,16 +3,14 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "tests/autograd/finite_difference.h"
+
 namespace mixlab::testing {
 
 namespace {
 
-double weighted_sum(const Tensor& out, const std::vector<double>& w) {
-  std::vector<double> v = out.to_vector();
-  double s = 0;
-  for (size_t i = 0; i < v.size(); ++i) s += v[i] * w[i];
-  return s;
-}
+// The absolute floor of the tolerance rule for an op's input gradient.
+constexpr double kAbsoluteFloor = 1e-9;
 
 }  // namespace
 
@@ -40,35 +38,19 @@ void check_gradients(const GradCase& c) {
   const std::vector<double> wv = w.to_vector();
   out.backward(w);
 
-  const double h = 1e-6;
   for (size_t k = 0; k < inputs.size(); ++k) {
     INFO("case " << c.name << ", input " << k << " " << inputs[k].shape().str());
     Tensor g = inputs[k].grad();
     REQUIRE(g.defined());
-    const std::vector<double> analytic = g.to_vector();
-    std::vector<double> base = inputs[k].to_vector();
-    std::vector<double> numeric(base.size());
     NoGradGuard no_grad;
-    for (size_t i = 0; i < base.size(); ++i) {
+    const std::vector<double> numeric = central_differences(inputs[k].to_vector(), [&](const std::vector<double>& v) {
       std::vector<Tensor> probe(inputs.begin(), inputs.end());
-      std::vector<double> v = base;
-      v[i] = base[i] + h;
       probe[k] = Tensor::from_vector(v, inputs[k].shape(), DType::F64);
-      double up = weighted_sum(c.fn(probe), wv);
-      v[i] = base[i] - h;
-      probe[k] = Tensor::from_vector(v, inputs[k].shape(), DType::F64);
-      double down = weighted_sum(c.fn(probe), wv);
-      numeric[i] = (up - down) / (2 * h);
-    }
-    double diff2 = 0, ref2 = 0, worst = 0;
-    for (size_t i = 0; i < base.size(); ++i) {
-      diff2 += (analytic[i] - numeric[i]) * (analytic[i] - numeric[i]);
-      ref2 += numeric[i] * numeric[i];
-      worst = std::max(worst, std::abs(analytic[i] - numeric[i]));
-    }
-    const double rel = std::sqrt(diff2) / std::max(std::sqrt(ref2), 1e-12);
-    INFO("relative error " << rel << ", worst element error " << worst);
-    CHECK((rel <= c.rtol || std::sqrt(diff2) <= 1e-9));
+      return weighted_sum(c.fn(probe), wv);
+    });
+    const GradientAgreement a = compare_gradients(g.to_vector(), numeric);
+    INFO("relative error " << a.relative() << ", worst element error " << a.worst);
+    CHECK(a.within(c.rtol, kAbsoluteFloor));
   }
 }
 

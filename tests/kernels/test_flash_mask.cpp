@@ -10,6 +10,7 @@
 
 #include "autograd/rng.h"
 #include "autograd/tensor.h"
+#include "kernels/cpu/flash_attention.h"
 #include "kernels/cuda/flash_mask.h"
 #include "kernels/cuda/moe_topk.h"
 
@@ -70,6 +71,20 @@ TEST_CASE("flash mask: tile key and query ranges cover every visible pair and ar
 }
 
 TEST_CASE("flash mask: visibility is the CPU kernel's rule", "[kernels][attention]") {
+  // The CUDA helpers read the rule from FlashArgs, the CPU kernel from its
+  // shape and mask: the same keys for every pair (a swapped Tq/Tk or a dropped
+  // window in either mapping fails here).
+  for (int64_t Tq : {1, 3, 8})
+    for (int64_t Tk : {3, 8, 11})
+      for (bool causal : {true, false})
+        for (int64_t window : {0, 2}) {
+          if (causal && Tq > Tk) continue;
+          const cuda::FlashArgs args{1, 1, 1, Tq, Tk, 8, Tk, causal, window, 1.0, nullptr};
+          const kernels::AttentionVisibility cpu_rule =
+              cpu::visibility({1, 1, 1, Tq, Tk, 8}, {causal, window, 1.0, {}});
+          for (int64_t i = 0; i < Tq + 1; ++i)
+            for (int64_t j = 0; j < Tk + 1; ++j) CHECK(cuda::flash::visible(args, i, j) == cpu_rule.visible(i, j));
+        }
   // Bottom-right aligned: query i sits at i + Tk - Tq.
   cuda::FlashArgs a{1, 1, 1, 3, 10, 8, 10, true, 4, 1.0, nullptr};
   CHECK(cuda::flash::visible(a, 0, 7));   // pos 7 sees itself

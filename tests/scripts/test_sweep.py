@@ -8,6 +8,7 @@ Every run trains tests/data/tiny_mqar.ini (d_model 16, 2 layers) for 20 steps
 on one thread: well under a second each."""
 import csv
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -22,6 +23,10 @@ SWEEP = REPO / "scripts" / "sweep"
 TINY = REPO / "tests" / "data" / "tiny_mqar.ini"
 MIXLAB = Path(os.environ.get("MIXLAB", REPO / "build" / "mixlab")).resolve()
 SCRATCH = Path(os.environ.get("SWEEP_TEST_DIR", REPO / "build" / "sweep_test_runs")).resolve()
+
+sys.path.insert(0, str(REPO / "scripts"))
+from sweeplib.run_dir import clear_partial  # noqa: E402
+from sweeplib.sweep_file import SweepError  # noqa: E402
 
 
 def sweep(*args, env=None):
@@ -160,6 +165,29 @@ class SweepTest(unittest.TestCase):
                             "the script must refuse to run outside an array task")
         self.assertOk(sweep("slurm", path, "--out", self.out, "--mixlab", MIXLAB, "--time", "1h"), 2)
 
+    # -- run directories -------------------------------------------------------
+    def test_partial_directory_cleanup_knows_mixlab_temp_files(self):
+        # What a run killed before its first checkpoint may leave: its files and
+        # the temp files of replacements in progress, <name>.tmp.<pid>
+        # (train/atomic_file.h), or <name>.tmp from earlier mixlab versions.
+        left = ["config.ini", "log.txt", "metrics.csv", "metrics.jsonl", "config.ini.tmp.4242",
+                "checkpoint.safetensors.tmp.4242", "curves.png.tmp.17", "metrics.csv.tmp"]
+        run = self.dir / "partial"
+        run.mkdir()
+        for name in left:
+            (run / name).write_text("x")
+        clear_partial(run)
+        self.assertFalse(run.exists())
+        # Anything else stops the cleanup before it removes a file.
+        for foreign in ("notes.tmp", "checkpoint.safetensors.tmp.old", "data.tmp.12", "results.csv"):
+            run.mkdir()
+            for name in ("config.ini", "config.ini.tmp.4242", foreign):
+                (run / name).write_text("x")
+            with self.assertRaisesRegex(SweepError, f"holds '{re.escape(foreign)}', which mixlab does not write"):
+                clear_partial(run)
+            self.assertEqual(sorted(p.name for p in run.iterdir()), sorted(["config.ini", "config.ini.tmp.4242", foreign]))
+            shutil.rmtree(run)
+
     # -- real runs -----------------------------------------------------------
     def test_real_sweep_resumes_and_skips_finished_runs(self):
         path = self.write_sweep("model.d_model = 16,32\n")
@@ -172,6 +200,8 @@ class SweepTest(unittest.TestCase):
             stopped = subprocess.run(commands[name] + ["--stop-at", "10"], capture_output=True, text=True)
             self.assertEqual(stopped.returncode, 130, stopped.stderr)
         (runs / "d_model=32" / "checkpoint.safetensors").unlink()
+        # Killed while writing that first checkpoint: its temp file (train/atomic_file.h) is left.
+        (runs / "d_model=32" / "checkpoint.safetensors.tmp.4242").write_bytes(b"half a checkpoint")
         reference = subprocess.run(commands["d_model=16"] + [f"--train.out_dir={self.dir / 'reference'}"],
                                    capture_output=True, text=True)
         self.assertOk(reference)
