@@ -62,8 +62,9 @@ void adamw_step_(const std::vector<AdamWParameter>& params, const AdamWHyperpara
 double sum_of_squares(const Tensor& x) {
   ops_detail::check_float_compatible("sum_of_squares", {x});
   const Backend backend = Backend::of("optim", "sum_of_squares", x);
-  return MIXLAB_DISPATCH_FLOAT(x.dtype(), "sum_of_squares",
-                               [&] { return MIXLAB_RUN_KERNEL(backend, sum_of_squares, x.data<scalar_t>(), x.numel()); });
+  return MIXLAB_DISPATCH_FLOAT(x.dtype(), "sum_of_squares", [&] {
+    return MIXLAB_RUN_KERNEL(backend, sum_of_squares, x.data<scalar_t>(), x.numel());
+  });
 }
 
 void scale_(const Tensor& x, double factor) {

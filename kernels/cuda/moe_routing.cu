@@ -1,4 +1,4 @@
-// MoE routing on the device (layers/moe_routing.h): a top-k kernel (one
+// MoE routing on the device (autograd/ops/moe_route.h): a top-k kernel (one
 // thread per token), then Thrust's stable radix sorts group the assignments
 // by expert, first in slot-major order (capacity: every token's first choice
 // before any second) and then, of the kept ones, in assignment order (the
