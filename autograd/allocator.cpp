@@ -24,6 +24,8 @@ size_t CachingAllocator::round_size(size_t bytes) {
   return (bytes + kQuantum - 1) / kQuantum * kQuantum;
 }
 
+// The allocator is per device, so it branches on its own device: host memory
+// from the C library, device memory from the CUDA runtime (not a kernel).
 void* CachingAllocator::system_alloc(size_t bytes) {
   if (device_.is_cuda()) return cuda::device_malloc(device_.index, bytes);
   void* p = std::aligned_alloc(64, bytes);

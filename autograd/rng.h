@@ -2,7 +2,13 @@
 // Generator: a seed plus a running offset into the Philox counter space. Each
 // fill of n elements takes counters [offset, offset + n) and advances the
 // offset, so successive draws differ and a run is reproducible from its seed.
+//
+// The counter-based generator itself (philox::generate, from kernels/philox.h
+// where the CPU and CUDA kernels share it) is part of this API: code above
+// the engine that draws its own streams (train/tasks) takes it from here.
 #include <cstdint>
+
+#include "kernels/philox.h"
 
 namespace mixlab {
 

@@ -28,7 +28,10 @@ decltype(auto) with_type(DType dtype, F&& f) {
 // Host staging: a CPU tensor with the same contents (no copy when already on CPU).
 Tensor on_host(const Tensor& t) { return t.device().is_cpu() ? t : t.detach().to(Device::cpu()); }
 
-// Copies raw bytes between any two devices.
+// Copies raw bytes between any two devices. Memory and copies branch on the
+// device here rather than through an op backend (autograd/ops/backend.h):
+// the direction depends on two devices, the CPU side is the C library, and
+// these CUDA runtime calls are not a gated kernel family (docs/cuda.md).
 void copy_bytes(Device dst_dev, void* dst, Device src_dev, const void* src, size_t bytes) {
   if (bytes == 0) return;
   if (dst_dev.is_cpu() && src_dev.is_cpu())

@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "autograd/ops/moe_route.h"
 #include "layers/feedforward.h"
-#include "layers/moe_routing.h"
 
 namespace mixlab {
 

@@ -3,9 +3,7 @@
 #include <cmath>
 #include <map>
 
-#include "autograd/ops/op_util.h"
-#include "kernels/cpu/optim_kernels.h"
-#include "kernels/cuda/cuda_api.h"
+#include "autograd/ops/optim.h"
 
 namespace mixlab {
 
@@ -16,29 +14,6 @@ bool is_embedding(const std::string& name) {
   return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Every parameter with a gradient in one launch: the list of (p, g, m, v, n,
-// decay) goes to the device as a small table.
-template <typename T>
-void step_all_on_cuda(const std::vector<AdamW::Slot>& slots, const cuda::AdamWHyper& h, double weight_decay) {
-  std::vector<cuda::AdamWTensor<T>> entries;
-  int64_t largest = 0;
-  for (const AdamW::Slot& s : slots) {
-    Tensor g = s.param.grad();
-    if (!g.defined()) continue;
-    entries.push_back({s.param.data<T>(), g.data<T>(), s.m.data<T>(), s.v.data<T>(), s.param.numel(),
-                       s.decay ? weight_decay : 0.0});
-    largest = std::max(largest, s.param.numel());
-  }
-  if (entries.empty()) return;
-  static_assert(sizeof(cuda::AdamWTensor<T>) % sizeof(int64_t) == 0);
-  const Device device = slots.front().param.device();
-  const size_t bytes = entries.size() * sizeof(cuda::AdamWTensor<T>);
-  Tensor table = Tensor::empty(Shape{static_cast<int64_t>(bytes / sizeof(int64_t))}, DType::I64, device);
-  cuda::copy_host_to_device(device.index, table.raw(), entries.data(), bytes);
-  cuda::adamw_update_all<T>(device.index, static_cast<const cuda::AdamWTensor<T>*>(table.raw()),
-                            static_cast<int64_t>(entries.size()), largest, h);
-}
-
 }  // namespace
 
 AdamW::AdamW(std::vector<std::pair<std::string, Tensor>> named_params, const AdamWConfig& cfg) : cfg_(cfg) {
@@ -47,7 +22,7 @@ AdamW::AdamW(std::vector<std::pair<std::string, Tensor>> named_params, const Ada
       MIXLAB_CHECK(p.device() == slots_.front().param.device() && p.dtype() == slots_.front().param.dtype(),
                    "AdamW: parameter '", name, "' ", p.describe(), " is not on the device and dtype of the others (",
                    slots_.front().param.describe(), ")");
-    if (p.device().is_cuda()) cuda::require_verified("optim", "AdamW");
+    require_optimizer_kernels("AdamW", p);
     Slot s{name, p, Tensor::zeros(p.shape(), p.dtype(), p.device()), Tensor::zeros(p.shape(), p.dtype(), p.device()),
            false};
     s.decay = cfg.decay_all || (p.ndim() >= 2 && !is_embedding(name));
@@ -63,26 +38,13 @@ bool AdamW::decays(const std::string& name) const {
 
 void AdamW::step(double lr) {
   ++step_;
-  if (!slots_.empty() && slots_.front().param.device().is_cuda()) {
-    const cuda::AdamWHyper h{lr, cfg_.beta1, cfg_.beta2, cfg_.eps,
-                             1.0 - std::pow(cfg_.beta1, static_cast<double>(step_)),
-                             1.0 - std::pow(cfg_.beta2, static_cast<double>(step_))};
-    MIXLAB_DISPATCH_FLOAT(slots_.front().param.dtype(), "AdamW",
-                          [&] { step_all_on_cuda<scalar_t>(slots_, h, cfg_.weight_decay); });
-    return;
-  }
-  cpu::AdamWStep st{lr, cfg_.beta1, cfg_.beta2, cfg_.eps, 0.0,
-                    1.0 - std::pow(cfg_.beta1, static_cast<double>(step_)),
-                    1.0 - std::pow(cfg_.beta2, static_cast<double>(step_))};
-  for (Slot& s : slots_) {
+  std::vector<AdamWParameter> params;
+  for (const Slot& s : slots_) {
     Tensor g = s.param.grad();
-    if (!g.defined()) continue;
-    st.weight_decay = s.decay ? cfg_.weight_decay : 0.0;
-    MIXLAB_DISPATCH_FLOAT(s.param.dtype(), "AdamW", [&] {
-      cpu::adamw_update(s.param.data<scalar_t>(), g.data<scalar_t>(), s.m.data<scalar_t>(), s.v.data<scalar_t>(),
-                        s.param.numel(), st);
-    });
+    if (g.defined()) params.push_back({s.param, g, s.m, s.v, s.decay ? cfg_.weight_decay : 0.0});
   }
+  adamw_step_(params, {lr, cfg_.beta1, cfg_.beta2, cfg_.eps, 1.0 - std::pow(cfg_.beta1, static_cast<double>(step_)),
+                       1.0 - std::pow(cfg_.beta2, static_cast<double>(step_))});
 }
 
 std::vector<std::pair<std::string, Tensor>> AdamW::state_tensors() const {
@@ -112,29 +74,14 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   double total = 0;
   for (const Tensor& p : params) {
     Tensor g = p.grad();
-    if (!g.defined()) continue;
-    if (g.device().is_cuda()) {
-      cuda::require_verified("optim", "clip_grad_norm");
-      total += MIXLAB_DISPATCH_FLOAT(g.dtype(), "clip_grad_norm", [&] {
-        return cuda::sum_of_squares(g.device().index, g.data<scalar_t>(), g.numel());
-      });
-      continue;
-    }
-    total += MIXLAB_DISPATCH_FLOAT(g.dtype(), "clip_grad_norm",
-                                   [&] { return cpu::sum_of_squares(g.data<scalar_t>(), g.numel()); });
+    if (g.defined()) total += sum_of_squares(g);
   }
   const double norm = std::sqrt(total);
   if (max_norm > 0 && norm > max_norm) {
     const double factor = max_norm / (norm + 1e-6);  // PyTorch's clip_grad_norm_ epsilon
     for (const Tensor& p : params) {
       Tensor g = p.grad();
-      if (!g.defined()) continue;
-      MIXLAB_DISPATCH_FLOAT(g.dtype(), "clip_grad_norm", [&] {
-        if (g.device().is_cuda())
-          cuda::affine(g.device().index, g.data<scalar_t>(), g.data<scalar_t>(), g.numel(), factor, 0.0);
-        else
-          cpu::scale_in_place(g.data<scalar_t>(), g.numel(), factor);
-      });
+      if (g.defined()) scale_(g, factor);
     }
   }
   return norm;

@@ -1,7 +1,6 @@
 #include "train/train_config.h"
 
 #include "autograd/error.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 

@@ -9,9 +9,8 @@
 #include <sstream>
 
 #include "autograd/allocator.h"
+#include "autograd/compute_settings.h"
 #include "autograd/ops.h"
-#include "kernels/cpu/threads.h"
-#include "kernels/cuda/cuda_api.h"
 #include "train/checkpoint.h"
 #include "train/atomic_file.h"
 #include "train/evaluate.h"
@@ -129,10 +128,10 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     MIXLAB_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
                  " already exists: use --resume to continue it, or another train.name");
   }
-  cpu::set_compute_threads(tc.threads);
+  set_compute_threads(tc.threads);
   std::unique_ptr<LanguageModel> model = ex.build_model();
   model->to(tc.device);  // before the optimizer, whose moments live next to the parameters
-  cuda::set_tf32(tc.tf32);
+  set_tf32(tc.tf32);
   AdamW optimizer(model->named_parameters(), tc.adamw);
   const int64_t bpe = data.batches_per_epoch(tc.batch_size);
   const int64_t total = tc.total_steps(bpe);

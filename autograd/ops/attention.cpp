@@ -113,7 +113,8 @@ std::vector<Tensor> attend_backward_bf16(const cpu::FlashAttentionShape& shape, 
 Attended attend(const cpu::FlashAttentionShape& shape, const cpu::FlashAttentionMask& m, const Tensor& q,
                 const Tensor& k, const Tensor& v) {
   Attended a = empty_outputs(shape, q);
-  if (runs_on_cuda("attention", "flash_attention", q)) {
+  // The CUDA kernel takes its ALiBi slopes from device memory (FlashArgs), so the two calls differ.
+  if (Backend::of("attention", "flash_attention", q).on_cuda()) {
     Tensor slopes;
     const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
     MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {
@@ -136,7 +137,8 @@ std::vector<Tensor> attend_backward(const cpu::FlashAttentionShape& shape, const
                                     const Tensor& lse, const Tensor& g) {
   std::vector<Tensor> grads = empty_grads(q, k);
   Tensor &dq = grads[0], &dk = grads[1], &dv = grads[2];
-  if (runs_on_cuda("attention", "flash_attention backward", q)) {
+  // The CUDA backward also takes a row_dot scratch buffer the op allocates on the device.
+  if (Backend::of("attention", "flash_attention backward", q).on_cuda()) {
     Tensor slopes, row_dot = Tensor::empty(lse.shape(), lse.dtype(), lse.device());
     const cuda::FlashArgs args = cuda_args(shape, m, slopes, q.device());
     MIXLAB_DISPATCH_FLOAT(q.dtype(), "flash_attention", [&] {

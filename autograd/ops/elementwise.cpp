@@ -6,7 +6,6 @@
 #include "autograd/ops/reduce.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/elementwise_kernels.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
@@ -65,15 +64,12 @@ const char* binary_name(cpu::BinaryOp op) {
 Tensor binary_forward(cpu::BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_name(op);
   check_float_compatible(name, {a, b});
-  const bool cuda = runs_on_cuda("elementwise", name, a);
+  const Backend backend = Backend::of("elementwise", name, a);
   Shape out_shape = broadcast_shape(name, a.shape(), b.shape());
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   cpu::BroadcastIndex ix = make_index(out_shape, a.shape(), b.shape());
   MIXLAB_DISPATCH_FLOAT(a.dtype(), name, [&] {
-    if (cuda)
-      cuda::binary(a.device().index, op, ix, a.data<scalar_t>(), b.data<scalar_t>(), out.data<scalar_t>());
-    else
-      cpu::binary(op, ix, a.data<scalar_t>(), b.data<scalar_t>(), out.data<scalar_t>());
+    MIXLAB_RUN_KERNEL(backend, binary, op, ix, a.data<scalar_t>(), b.data<scalar_t>(), out.data<scalar_t>());
   });
   return out;
 }
@@ -86,14 +82,11 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   MIXLAB_CHECK(broadcast_shape("expand", x.shape(), shape) == shape, "expand: ", x.shape().str(),
                " cannot be broadcast to ", shape.str());
   if (x.shape() == shape) return x;
-  const bool cuda = runs_on_cuda("elementwise", "expand", x);
+  const Backend backend = Backend::of("elementwise", "expand", x);
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   cpu::BroadcastIndex ix = make_index(shape, x.shape(), x.shape());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), "expand", [&] {
-    if (cuda)
-      cuda::broadcast_copy(x.device().index, ix, x.data<scalar_t>(), out.data<scalar_t>());
-    else
-      cpu::broadcast_copy(ix, x.data<scalar_t>(), out.data<scalar_t>());
+    MIXLAB_RUN_KERNEL(backend, broadcast_copy, ix, x.data<scalar_t>(), out.data<scalar_t>());
   });
   Shape source = x.shape();
   record("expand", out, {x}, [source](const Tensor& g) { return std::vector<Tensor>{sum_to(g, source)}; });
@@ -160,13 +153,10 @@ namespace {
 // out = x * s + t
 Tensor affine(const char* name, const Tensor& x, double s, double t) {
   check_float_compatible(name, {x});
-  const bool cuda = runs_on_cuda("elementwise", name, x);
+  const Backend backend = Backend::of("elementwise", name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    if (cuda)
-      cuda::affine(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), x.numel(), s, t);
-    else
-      cpu::affine(x.data<scalar_t>(), out.data<scalar_t>(), x.numel(), s, t);
+    MIXLAB_RUN_KERNEL(backend, affine, x.data<scalar_t>(), out.data<scalar_t>(), x.numel(), s, t);
   });
   record(name, out, {x}, [s](const Tensor& g) { return std::vector<Tensor>{s == 1.0 ? g : mul(g, s)}; });
   return out;
@@ -183,25 +173,18 @@ namespace {
 // y = f(x); the backward kernel gets x and y, so both are saved.
 Tensor unary(const char* name, cpu::UnaryOp op, const Tensor& x, cpu::UnaryParams p = {}) {
   check_float_compatible(name, {x});
-  const bool cuda = runs_on_cuda("elementwise", name, x);
+  const Backend backend = Backend::of("elementwise", name, x);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    if (cuda)
-      cuda::unary_forward(x.device().index, op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
-    else
-      cpu::unary_forward(op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
+    MIXLAB_RUN_KERNEL(backend, unary_forward, op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
   });
   if (needs_grad({x})) {
     Tensor sx = saved(x), sy = saved(y);
-    record(name, y, {x}, [name, op, p, sx, sy, cuda](const Tensor& g) {
+    record(name, y, {x}, [name, op, p, sx, sy, backend](const Tensor& g) {
       Tensor gx = Tensor::empty(sx.shape(), sx.dtype(), sx.device());
       MIXLAB_DISPATCH_FLOAT(sx.dtype(), name, [&] {
-        if (cuda)
-          cuda::unary_backward(sx.device().index, op, p, sx.data<scalar_t>(), sy.data<scalar_t>(),
-                               g.data<scalar_t>(), gx.data<scalar_t>(), sx.numel());
-        else
-          cpu::unary_backward(op, p, sx.data<scalar_t>(), sy.data<scalar_t>(), g.data<scalar_t>(),
-                              gx.data<scalar_t>(), sx.numel());
+        MIXLAB_RUN_KERNEL(backend, unary_backward, op, p, sx.data<scalar_t>(), sy.data<scalar_t>(), g.data<scalar_t>(),
+                          gx.data<scalar_t>(), sx.numel());
       });
       return std::vector<Tensor>{gx};
     });

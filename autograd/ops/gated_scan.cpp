@@ -77,12 +77,15 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   Tensor states = grad ? Tensor::empty({B, H, cpu::gated_scan_chunks(shape, config), dk, dv}, q.dtype(), q.device())
                        : Tensor();
   Tensor last = final_state ? Tensor::empty({B, H, dk, dv}, q.dtype(), q.device()) : Tensor();
-  const bool on_cuda = runs_on_cuda("gated_scan", kOp, q);
+  // Explicit branches below: the GPU runs the recurrent form (one block per
+  // (batch, head), arguments in one GatedScanArgs) and its backward replays
+  // chunks in device scratch; the CPU runs the chunked form.
+  const Backend backend = Backend::of("gated_scan", kOp, q);
   const cuda::GatedScanArgs args{B, H, Hq, T, dk, dv, width, opts.chunk, opts.bonus, opts.scale};
   MIXLAB_DISPATCH_FLOAT(q.dtype(), kOp, [&] {
     auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-    if (on_cuda)
-      cuda::gated_scan_forward(q.device().index, args, ptr(q), ptr(k), ptr(v), ptr(log_decay), ptr(u),
+    if (backend.on_cuda())
+      cuda::gated_scan_forward(backend.cuda_device(), args, ptr(q), ptr(k), ptr(v), ptr(log_decay), ptr(u),
                                ptr(initial_state), ptr(out), ptr(last), ptr(states));
     else
       cpu::gated_scan_forward(shape, config, ptr(q), ptr(k), ptr(v), ptr(log_decay), ptr(u), ptr(initial_state),
@@ -103,9 +106,9 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
            Tensor ds0 = want_ds0 ? like({shape.B, shape.H, shape.dk, shape.dv}) : Tensor();
            MIXLAB_DISPATCH_FLOAT(g.dtype(), kOp, [&] {
              auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-             if (on_cuda) {
+             if (backend.on_cuda()) {
                Tensor scratch = like({cuda::gated_scan_backward_scratch(args)});
-               cuda::gated_scan_backward(g.device().index, args, ptr(sq), ptr(sk), ptr(sv), ptr(sg), ptr(su),
+               cuda::gated_scan_backward(backend.cuda_device(), args, ptr(sq), ptr(sk), ptr(sv), ptr(sg), ptr(su),
                                          ptr(states), g.data<scalar_t>(), ptr(dq), ptr(dk), ptr(dv), ptr(dg), ptr(du),
                                          ptr(ds0), ptr(scratch));
              } else {

@@ -1,14 +1,11 @@
 // Matrix products through the GEMM kernels (OpenBLAS/Eigen on CPU, cuBLAS on CUDA).
 #include "autograd/ops/linalg.h"
 
-#include <type_traits>
-
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/op_util.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
@@ -56,32 +53,18 @@ GemmPlan plan(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 Tensor gemm_forward(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   check_float_compatible("matmul", {a, b});
   GemmPlan p = plan(a, b, ta, tb);
+  const Backend backend = Backend::of("gemm", "matmul", a);
   Tensor out = Tensor::empty(p.out_shape, a.dtype(), a.device());
   const int64_t stride_c = p.M * p.N;
-  if (a.device().is_cuda()) {
-    cuda::require_verified("gemm", "matmul");
-    const int dev = a.device().index;
-    MIXLAB_DISPATCH_FLOAT(a.dtype(), "matmul", [&] {
-      if constexpr (std::is_same_v<scalar_t, float>)
-        cuda::gemm_f32(dev, ta, tb, p.M, p.N, p.K, 1.0f, a.data<float>(), p.stride_a, b.data<float>(), p.stride_b,
-                       0.0f, out.data<float>(), stride_c, p.batch);
-      else
-        cuda::gemm_f64(dev, ta, tb, p.M, p.N, p.K, 1.0, a.data<double>(), p.stride_a, b.data<double>(), p.stride_b,
-                       0.0, out.data<double>(), stride_c, p.batch);
-    });
-    return out;
-  }
-  // A shared 2-D b with a non-transposed batched a is one big GEMM over all rows.
-  if (p.stride_b == 0 && p.stride_a != 0 && !ta) {
-    MIXLAB_DISPATCH_FLOAT(a.dtype(), "matmul", [&] {
-      cpu::gemm<scalar_t>(false, tb, p.M * p.batch, p.N, p.K, 1, a.data<scalar_t>(), 0, b.data<scalar_t>(), 0, 0,
-                          out.data<scalar_t>(), 0, 1);
-    });
-    return out;
-  }
+  // On the CPU a shared 2-D b with a non-transposed batched a is one big GEMM
+  // over all rows (one BLAS call instead of one per batch matrix); cuBLAS's
+  // strided-batched call takes the shared b (stride 0) as it is.
+  const bool one_gemm = !backend.on_cuda() && p.stride_b == 0 && p.stride_a != 0 && !ta;
+  const int64_t M = one_gemm ? p.M * p.batch : p.M, batch = one_gemm ? 1 : p.batch;
+  const int64_t stride_a = one_gemm ? 0 : p.stride_a, stride_out = one_gemm ? 0 : stride_c;
   MIXLAB_DISPATCH_FLOAT(a.dtype(), "matmul", [&] {
-    cpu::gemm<scalar_t>(ta, tb, p.M, p.N, p.K, 1, a.data<scalar_t>(), p.stride_a, b.data<scalar_t>(), p.stride_b, 0,
-                        out.data<scalar_t>(), stride_c, p.batch);
+    MIXLAB_RUN_KERNEL(backend, gemm, ta, tb, M, p.N, p.K, scalar_t(1), a.data<scalar_t>(), stride_a,
+                      b.data<scalar_t>(), p.stride_b, scalar_t(0), out.data<scalar_t>(), stride_out, batch);
   });
   return out;
 }

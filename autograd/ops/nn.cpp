@@ -7,14 +7,13 @@
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/nn_kernels.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
 using ops_detail::check_float_compatible;
 using ops_detail::check_indices;
 using ops_detail::AxisView;
-using ops_detail::runs_on_cuda;
+using ops_detail::Backend;
 using ops_detail::view_around;
 
 namespace {
@@ -39,24 +38,17 @@ void check_norm_input(const char* op, const Tensor& x, double eps) {
 // formula; the backward needs only the output.
 Tensor softmax_like(const char* op, const Tensor& x, int axis, bool log) {
   check_float_compatible(op, {x});
-  const bool cuda = runs_on_cuda("nn", op, x);
+  const Backend backend = Backend::of("nn", op, x);
   const AxisView v = view_around(x, op, axis);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    if (cuda)
-      cuda::softmax_forward(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, log);
-    else
-      cpu::softmax_forward(x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, log);
+    MIXLAB_RUN_KERNEL(backend, softmax_forward, x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, log);
   });
-  record(op, out, {x}, [op, v, log, cuda, y = saved(out)](const Tensor& g) {
+  record(op, out, {x}, [op, v, log, backend, y = saved(out)](const Tensor& g) {
     Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
     MIXLAB_DISPATCH_FLOAT(y.dtype(), op, [&] {
-      if (cuda)
-        cuda::softmax_backward(y.device().index, y.data<scalar_t>(), g.data<scalar_t>(), dx.data<scalar_t>(), v.outer,
-                               v.n, v.inner, log);
-      else
-        cpu::softmax_backward(y.data<scalar_t>(), g.data<scalar_t>(), dx.data<scalar_t>(), v.outer, v.n, v.inner,
-                              log);
+      MIXLAB_RUN_KERNEL(backend, softmax_backward, y.data<scalar_t>(), g.data<scalar_t>(), dx.data<scalar_t>(),
+                        v.outer, v.n, v.inner, log);
     });
     return std::vector<Tensor>{dx};
   });
@@ -76,12 +68,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   constexpr const char* op = "cross_entropy";
   check_float_compatible(op, {logits});
   check_indices(op, targets, logits);
-  const bool cuda = runs_on_cuda("nn", op, logits);
+  const Backend backend = Backend::of("nn", op, logits);
   MIXLAB_CHECK(logits.ndim() == 2, op, ": logits ", logits.shape().str(), " must be (N, V)");
   MIXLAB_CHECK(targets.ndim() == 1 && targets.size(0) == logits.size(0), op, ": targets ", targets.shape().str(),
                " must have one entry per logits row ", logits.shape().str());
   const int64_t N = logits.size(0), V = logits.size(1);
-  const Tensor host_targets = cuda ? targets.to(Device::cpu()) : targets;
+  const Tensor host_targets = backend.on_cuda() ? targets.to(Device::cpu()) : targets;
   const int64_t bad_row = cpu::cross_entropy_invalid_row(host_targets.data<int64_t>(), N, V, ignore_index);
   if (bad_row >= 0)
     throw Error(detail::concat(op, ": target ", host_targets.to_indices()[bad_row], " at row ", bad_row,
@@ -90,11 +82,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   // Per-row logsumexp in double: the backward rebuilds softmax from it.
   Tensor lse = Tensor::empty(Shape{N}, DType::F64, logits.device());
   cpu::CrossEntropyTotals totals;
-  if (cuda) {
+  // An explicit branch: the backends differ in algorithm (the CPU kernel
+  // returns the summed loss; the GPU one leaves a loss per row).
+  if (backend.on_cuda()) {
     // The device leaves each row's loss; the sum runs here in row order, as on the CPU.
     Tensor row_loss = Tensor::empty(Shape{N}, DType::F64, logits.device());
     MIXLAB_DISPATCH_FLOAT(logits.dtype(), op, [&] {
-      cuda::cross_entropy_forward(logits.device().index, logits.data<scalar_t>(), targets.data<int64_t>(),
+      cuda::cross_entropy_forward(backend.cuda_device(), logits.data<scalar_t>(), targets.data<int64_t>(),
                                   lse.data<double>(), row_loss.data<double>(), N, V, ignore_index);
     });
     const std::vector<double> losses = row_loss.to_vector();
@@ -115,17 +109,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   Tensor out = Tensor::full(Shape{}, loss, logits.dtype(), logits.device());
 
   record(op, out, {logits, targets},
-         [op, N, V, ignore_index, count, cuda, x = saved(logits), t = saved(targets), lse](const Tensor& g) {
+         [op, N, V, ignore_index, count, backend, x = saved(logits), t = saved(targets), lse](const Tensor& g) {
            Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
            // With every row ignored the loss is the constant 0.
            const double scale = count > 0 ? g.item() / static_cast<double>(count) : 0.0;
            MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
-             if (cuda)
-               cuda::cross_entropy_backward(x.device().index, x.data<scalar_t>(), t.data<int64_t>(),
-                                            lse.data<double>(), scale, dx.data<scalar_t>(), N, V, ignore_index);
-             else
-               cpu::cross_entropy_backward(x.data<scalar_t>(), t.data<int64_t>(), lse.data<double>(), scale,
-                                           dx.data<scalar_t>(), N, V, ignore_index);
+             MIXLAB_RUN_KERNEL(backend, cross_entropy_backward, x.data<scalar_t>(), t.data<int64_t>(),
+                               lse.data<double>(), scale, dx.data<scalar_t>(), N, V, ignore_index);
            });
            return std::vector<Tensor>{dx, Tensor()};
          });
@@ -138,7 +128,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   check_norm_input(op, x, eps);
   check_norm_param(op, "weight", weight, x);
   check_norm_param(op, "bias", bias, x);
-  const bool cuda = runs_on_cuda("nn", op, x);
+  const Backend backend = Backend::of("nn", op, x);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty(Shape{R}, x.dtype(), x.device());
@@ -146,17 +136,13 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
     const scalar_t* w = weight.defined() ? weight.data<scalar_t>() : nullptr;
     const scalar_t* b = bias.defined() ? bias.data<scalar_t>() : nullptr;
-    if (cuda)
-      cuda::layer_norm_forward(x.device().index, x.data<scalar_t>(), w, b, out.data<scalar_t>(), mean.data<scalar_t>(),
-                               rstd.data<scalar_t>(), R, C, eps);
-    else
-      cpu::layer_norm_forward(x.data<scalar_t>(), w, b, out.data<scalar_t>(), mean.data<scalar_t>(),
-                              rstd.data<scalar_t>(), R, C, eps);
+    MIXLAB_RUN_KERNEL(backend, layer_norm_forward, x.data<scalar_t>(), w, b, out.data<scalar_t>(),
+                      mean.data<scalar_t>(), rstd.data<scalar_t>(), R, C, eps);
   });
 
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad(), need_db = bias.requires_grad();
   record(op, out, {x, weight, bias},
-         [op, R, C, need_dx, need_dw, need_db, cuda, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(),
+         [op, R, C, need_dx, need_dw, need_db, backend, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(),
           mean, rstd](const Tensor& g) {
            Tensor dx = need_dx ? Tensor::empty(xs.shape(), xs.dtype(), xs.device()) : Tensor();
            Tensor dw = need_dw ? Tensor::empty(Shape{C}, xs.dtype(), xs.device()) : Tensor();
@@ -166,12 +152,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
              scalar_t* dxp = need_dx ? dx.data<scalar_t>() : nullptr;
              scalar_t* dwp = need_dw ? dw.data<scalar_t>() : nullptr;
              scalar_t* dbp = need_db ? db.data<scalar_t>() : nullptr;
-             if (cuda)
-               cuda::layer_norm_backward(xs.device().index, xs.data<scalar_t>(), wp, mean.data<scalar_t>(),
-                                         rstd.data<scalar_t>(), g.data<scalar_t>(), dxp, dwp, dbp, R, C);
-             else
-               cpu::layer_norm_backward(xs.data<scalar_t>(), wp, mean.data<scalar_t>(), rstd.data<scalar_t>(),
-                                        g.data<scalar_t>(), dxp, dwp, dbp, R, C);
+             MIXLAB_RUN_KERNEL(backend, layer_norm_backward, xs.data<scalar_t>(), wp, mean.data<scalar_t>(),
+                               rstd.data<scalar_t>(), g.data<scalar_t>(), dxp, dwp, dbp, R, C);
            });
            return std::vector<Tensor>{dx, dw, db};
          });
@@ -183,22 +165,19 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   constexpr const char* op = "rms_norm";
   check_norm_input(op, x, eps);
   check_norm_param(op, "weight", weight, x);
-  const bool cuda = runs_on_cuda("nn", op, x);
+  const Backend backend = Backend::of("nn", op, x);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty(Shape{R}, x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
     const scalar_t* w = weight.defined() ? weight.data<scalar_t>() : nullptr;
-    if (cuda)
-      cuda::rms_norm_forward(x.device().index, x.data<scalar_t>(), w, out.data<scalar_t>(), rstd.data<scalar_t>(), R,
-                             C, eps);
-    else
-      cpu::rms_norm_forward(x.data<scalar_t>(), w, out.data<scalar_t>(), rstd.data<scalar_t>(), R, C, eps);
+    MIXLAB_RUN_KERNEL(backend, rms_norm_forward, x.data<scalar_t>(), w, out.data<scalar_t>(), rstd.data<scalar_t>(),
+                      R, C, eps);
   });
 
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad();
   record(op, out, {x, weight},
-         [op, R, C, need_dx, need_dw, cuda, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(),
+         [op, R, C, need_dx, need_dw, backend, xs = saved(x), w = weight.defined() ? saved(weight) : Tensor(),
           rstd](const Tensor& g) {
            Tensor dx = need_dx ? Tensor::empty(xs.shape(), xs.dtype(), xs.device()) : Tensor();
            Tensor dw = need_dw ? Tensor::empty(Shape{C}, xs.dtype(), xs.device()) : Tensor();
@@ -206,12 +185,8 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
              const scalar_t* wp = w.defined() ? w.data<scalar_t>() : nullptr;
              scalar_t* dxp = need_dx ? dx.data<scalar_t>() : nullptr;
              scalar_t* dwp = need_dw ? dw.data<scalar_t>() : nullptr;
-             if (cuda)
-               cuda::rms_norm_backward(xs.device().index, xs.data<scalar_t>(), wp, rstd.data<scalar_t>(),
-                                       g.data<scalar_t>(), dxp, dwp, R, C);
-             else
-               cpu::rms_norm_backward(xs.data<scalar_t>(), wp, rstd.data<scalar_t>(), g.data<scalar_t>(), dxp, dwp, R,
-                                      C);
+             MIXLAB_RUN_KERNEL(backend, rms_norm_backward, xs.data<scalar_t>(), wp, rstd.data<scalar_t>(),
+                               g.data<scalar_t>(), dxp, dwp, R, C);
            });
            return std::vector<Tensor>{dx, dw};
          });
@@ -225,16 +200,13 @@ Tensor dropout(const Tensor& x, double p, Generator& gen, bool training) {
   check_float_compatible(op, {x});
   MIXLAB_CHECK(p >= 0 && p <= 1, op, ": p = ", p, " is outside [0, 1]");
   if (!training || p == 0) return x;
-  const bool cuda = runs_on_cuda("nn", op, x);
+  const Backend backend = Backend::of("nn", op, x);
   const int64_t n = x.numel();
   const uint64_t seed = gen.seed(), first = gen.take(static_cast<uint64_t>(n));
   // The same Philox counters on both devices: the same elements are dropped.
-  auto apply = [cuda, n, p, seed, first](const Tensor& in, const Tensor& out) {
+  auto apply = [backend, n, p, seed, first](const Tensor& in, const Tensor& out) {
     MIXLAB_DISPATCH_FLOAT(in.dtype(), "dropout", [&] {
-      if (cuda)
-        cuda::dropout_apply(in.device().index, in.data<scalar_t>(), out.data<scalar_t>(), n, p, seed, first);
-      else
-        cpu::dropout_apply(in.data<scalar_t>(), out.data<scalar_t>(), n, p, seed, first);
+      MIXLAB_RUN_KERNEL(backend, dropout_apply, in.data<scalar_t>(), out.data<scalar_t>(), n, p, seed, first);
     });
   };
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());

@@ -3,8 +3,8 @@
 // the offending tensors so misuse is diagnosable from one line.
 #include <initializer_list>
 
+#include "autograd/ops/backend.h"
 #include "autograd/tensor.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab::ops_detail {
 
@@ -28,15 +28,6 @@ inline void check_indices(const char* op, const Tensor& idx, const Tensor& like)
                idx.describe());
   MIXLAB_CHECK(idx.device() == like.device(), op, ": device mismatch: indices ", idx.describe(), " vs ",
                like.describe());
-}
-
-// True for a CUDA tensor: the op then runs the CUDA kernel of `family`
-// ("elementwise", "nn", ...), which throws here, naming the op and the flag
-// that enables it, while the family is not verified on a GPU (cuda_api.h).
-inline bool runs_on_cuda(const char* family, const char* op, const Tensor& x) {
-  if (!x.device().is_cuda()) return false;
-  cuda::require_verified(family, op);
-  return true;
 }
 
 // x viewed as (outer, n, inner) around one axis.

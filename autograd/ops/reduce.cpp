@@ -5,7 +5,6 @@
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/reduce_kernels.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
@@ -27,17 +26,14 @@ Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
 // x (..., n at axis, ...) -> (...) scaled by `scale` (1 for sum, 1/n for mean)
 Tensor sum_scaled(const char* name, const Tensor& x, int axis_in, bool keepdim, bool average) {
   check_float_compatible(name, {x});
-  const bool cuda = runs_on_cuda("reduce", name, x);
+  const Backend backend = Backend::of("reduce", name, x);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
   const int64_t outer = x.shape().prod(0, axis), inner = x.shape().prod(axis + 1, x.ndim());
   const double scale = average ? (n > 0 ? 1.0 / static_cast<double>(n) : 0.0) : 1.0;
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdim), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    if (cuda)
-      cuda::sum_axis(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), outer, n, inner, scale);
-    else
-      cpu::sum_axis(x.data<scalar_t>(), out.data<scalar_t>(), outer, n, inner, scale);
+    MIXLAB_RUN_KERNEL(backend, sum_axis, x.data<scalar_t>(), out.data<scalar_t>(), outer, n, inner, scale);
   });
   Shape in_shape = x.shape(), keep_shape = reduced_shape(x.shape(), axis, true);
   record(name, out, {x}, [in_shape, keep_shape, scale](const Tensor& g) {
@@ -60,10 +56,15 @@ Tensor mean(const Tensor& x) { return sum_scaled("mean", x.reshape({x.numel()}),
 
 namespace {
 
+struct MaxWithIndex {
+  Tensor max, index;
+  Backend backend;  // where they were computed, for the backward
+};
+
 // Maximum and its first index along `axis`.
-std::pair<Tensor, Tensor> max_with_index(const char* name, const Tensor& x, int axis_in, bool keepdim) {
+MaxWithIndex max_with_index(const char* name, const Tensor& x, int axis_in, bool keepdim) {
   check_float_compatible(name, {x});
-  const bool cuda = runs_on_cuda("reduce", name, x);
+  const Backend backend = Backend::of("reduce", name, x);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
   MIXLAB_CHECK(n > 0, name, ": axis ", axis_in, " of ", x.shape().str(), " is empty");
@@ -71,35 +72,29 @@ std::pair<Tensor, Tensor> max_with_index(const char* name, const Tensor& x, int 
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdim), x.dtype(), x.device());
   Tensor index = Tensor::empty(out.shape(), DType::I64, x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    if (cuda)
-      cuda::max_axis(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), outer, n,
-                     inner);
-    else
-      cpu::max_axis(x.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), outer, n, inner);
+    MIXLAB_RUN_KERNEL(backend, max_axis, x.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), outer, n,
+                      inner);
   });
-  return {out, index};
+  return {out, index, backend};
 }
 
 }  // namespace
 
 // x (..., n at axis, ...) -> i64 (...)
-Tensor argmax(const Tensor& x, int axis, bool keepdim) { return max_with_index("argmax", x, axis, keepdim).second; }
+Tensor argmax(const Tensor& x, int axis, bool keepdim) { return max_with_index("argmax", x, axis, keepdim).index; }
 
 // x (..., n at axis, ...) -> (...), gradient to the first maximal element
 Tensor max(const Tensor& x, int axis_in, bool keepdim) {
-  auto [out, argmax] = max_with_index("max", x, axis_in, keepdim);
+  auto [out, argmax, backend] = max_with_index("max", x, axis_in, keepdim);
   const int axis = x.shape().axis(axis_in);
   const int64_t n = x.shape()[axis];
   const int64_t outer = x.shape().prod(0, axis), inner = x.shape().prod(axis + 1, x.ndim());
   Shape in_shape = x.shape();
-  record("max", out, {x}, [argmax, in_shape, outer, n, inner](const Tensor& g) {
+  record("max", out, {x}, [argmax, backend, in_shape, outer, n, inner](const Tensor& g) {
     Tensor gx = Tensor::empty(in_shape, g.dtype(), g.device());
     MIXLAB_DISPATCH_FLOAT(g.dtype(), "max", [&] {
-      if (g.device().is_cuda())
-        cuda::max_axis_backward(g.device().index, g.data<scalar_t>(), argmax.data<int64_t>(), gx.data<scalar_t>(),
-                                outer, n, inner);
-      else
-        cpu::max_axis_backward(g.data<scalar_t>(), argmax.data<int64_t>(), gx.data<scalar_t>(), outer, n, inner);
+      MIXLAB_RUN_KERNEL(backend, max_axis_backward, g.data<scalar_t>(), argmax.data<int64_t>(), gx.data<scalar_t>(),
+                        outer, n, inner);
     });
     return std::vector<Tensor>{gx};
   });

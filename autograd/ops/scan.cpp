@@ -5,24 +5,20 @@
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/scan_kernels.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
 using ops_detail::check_float_compatible;
 using ops_detail::AxisView;
-using ops_detail::runs_on_cuda;
+using ops_detail::Backend;
 using ops_detail::view_around;
 
 namespace {
 
-Tensor run_cumsum(const Tensor& x, const AxisView& v, bool reverse) {
+Tensor run_cumsum(const Backend& backend, const Tensor& x, const AxisView& v, bool reverse) {
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), "cumsum", [&] {
-    if (x.device().is_cuda())
-      cuda::cumsum(x.device().index, x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, reverse);
-    else
-      cpu::cumsum(x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, reverse);
+    MIXLAB_RUN_KERNEL(backend, cumsum, x.data<scalar_t>(), out.data<scalar_t>(), v.outer, v.n, v.inner, reverse);
   });
   return out;
 }
@@ -33,12 +29,13 @@ Tensor run_cumsum(const Tensor& x, const AxisView& v, bool reverse) {
 // along `axis` (sum_{i>=k} when reverse).
 Tensor cumsum(const Tensor& x, int axis, bool reverse) {
   check_float_compatible("cumsum", {x});
-  runs_on_cuda("scan", "cumsum", x);
+  const Backend backend = Backend::of("scan", "cumsum", x);
   const AxisView v = view_around(x, "cumsum", axis);
-  Tensor out = run_cumsum(x, v, reverse);
+  Tensor out = run_cumsum(backend, x, v, reverse);
   // Input i reaches every output at or after it (before it when reverse), so the
   // gradient is the cumulative sum of g in the opposite direction.
-  record("cumsum", out, {x}, [v, reverse](const Tensor& g) { return std::vector<Tensor>{run_cumsum(g, v, !reverse)}; });
+  record("cumsum", out, {x},
+         [backend, v, reverse](const Tensor& g) { return std::vector<Tensor>{run_cumsum(backend, g, v, !reverse)}; });
   return out;
 }
 
@@ -47,7 +44,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   constexpr const char* op = "causal_conv1d";
   check_float_compatible(op, {x, weight});
   if (bias.defined()) check_float_compatible(op, {x, bias});
-  const bool cuda = runs_on_cuda("scan", op, x);
+  const Backend backend = Backend::of("scan", op, x);
   MIXLAB_CHECK(x.ndim() == 3, op, ": x ", x.shape().str(), " must be (B, T, C)");
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   MIXLAB_CHECK(weight.ndim() == 2 && weight.size(0) == C && weight.size(1) >= 1, op, ": weight ",
@@ -59,17 +56,14 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MIXLAB_DISPATCH_FLOAT(x.dtype(), op, [&] {
     const scalar_t* b = bias.defined() ? bias.data<scalar_t>() : nullptr;
-    if (cuda)
-      cuda::causal_conv1d_forward(x.device().index, x.data<scalar_t>(), weight.data<scalar_t>(), b, out.data<scalar_t>(),
-                                  B, T, C, K);
-    else
-      cpu::causal_conv1d_forward(x.data<scalar_t>(), weight.data<scalar_t>(), b, out.data<scalar_t>(), B, T, C, K);
+    MIXLAB_RUN_KERNEL(backend, causal_conv1d_forward, x.data<scalar_t>(), weight.data<scalar_t>(), b,
+                      out.data<scalar_t>(), B, T, C, K);
   });
 
   // Save only what the wanted gradients read: dx needs the weight, dweight needs x.
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad(), need_db = bias.requires_grad();
   record(op, out, {x, weight, bias},
-         [op, B, T, C, K, need_dx, need_dw, need_db, cuda, xs = need_dw ? saved(x) : Tensor(),
+         [op, B, T, C, K, need_dx, need_dw, need_db, backend, xs = need_dw ? saved(x) : Tensor(),
           w = need_dx ? saved(weight) : Tensor()](const Tensor& g) {
            Tensor dx = need_dx ? Tensor::empty(g.shape(), g.dtype(), g.device()) : Tensor();
            Tensor dw = need_dw ? Tensor::empty(Shape{C, K}, g.dtype(), g.device()) : Tensor();
@@ -80,10 +74,8 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
              scalar_t* dxp = need_dx ? dx.data<scalar_t>() : nullptr;
              scalar_t* dwp = need_dw ? dw.data<scalar_t>() : nullptr;
              scalar_t* dbp = need_db ? db.data<scalar_t>() : nullptr;
-             if (cuda)
-               cuda::causal_conv1d_backward(g.device().index, xp, wp, g.data<scalar_t>(), dxp, dwp, dbp, B, T, C, K);
-             else
-               cpu::causal_conv1d_backward(xp, wp, g.data<scalar_t>(), dxp, dwp, dbp, B, T, C, K);
+             MIXLAB_RUN_KERNEL(backend, causal_conv1d_backward, xp, wp, g.data<scalar_t>(), dxp, dwp, dbp, B, T, C,
+                               K);
            });
            return std::vector<Tensor>{dx, dw, db};
          });

@@ -10,10 +10,10 @@
 #include "autograd/ops/op_util.h"
 #include "autograd/tape.h"
 #include "kernels/cpu/shape_kernels.h"
-#include "kernels/cuda/cuda_api.h"
 
 namespace mixlab {
 
+using ops_detail::Backend;
 using ops_detail::check_float_compatible;
 using ops_detail::check_indices;
 
@@ -30,30 +30,11 @@ void dispatch_movable(DType dtype, F&& f) {
   throw Error("unknown dtype");
 }
 
-// A defined tensor of any dtype (data-movement ops); on CUDA once the
-// movement kernels are verified (cuda_api.h).
-void check_movable(const char* op, const Tensor& x) {
+// A defined tensor of any dtype (data-movement ops), and the backend its
+// kernels run on: on CUDA once the movement kernels are verified (cuda_api.h).
+Backend check_movable(const char* op, const Tensor& x) {
   MIXLAB_CHECK(x.defined(), op, ": an input is undefined");
-  ops_detail::runs_on_cuda("movement", op, x);
-}
-
-// The kernels of `like`'s device: dst[o, dst_start + k, :] = src[o, src_start + k, :].
-template <typename T>
-void copy_axis_range_on(const Tensor& like, const T* src, int64_t src_len, int64_t src_start, T* dst, int64_t dst_len,
-                        int64_t dst_start, int64_t outer, int64_t count, int64_t inner) {
-  if (like.device().is_cuda())
-    cuda::copy_axis_range(like.device().index, src, src_len, src_start, dst, dst_len, dst_start, outer, count, inner);
-  else
-    cpu::copy_axis_range(src, src_len, src_start, dst, dst_len, dst_start, outer, count, inner);
-}
-
-template <typename T>
-void index_select_on(const Tensor& like, const T* x, const int64_t* idx, T* out, int64_t outer, int64_t len,
-                     int64_t n, int64_t inner) {
-  if (like.device().is_cuda())
-    cuda::index_select(like.device().index, x, idx, out, outer, len, n, inner);
-  else
-    cpu::index_select(x, idx, out, outer, len, n, inner);
+  return Backend::of("movement", op, x);
 }
 
 // Like Shape::axis, but the message names the op.
@@ -81,9 +62,11 @@ void check_index_vector(const char* op, const Tensor& idx, const Tensor& x) {
 template <typename What>
 void check_index_range(const char* op, const Tensor& idx, int64_t limit, What what) {
   int64_t bad = -1;
-  if (ops_detail::runs_on_cuda("movement", op, idx)) {
+  const Backend backend = Backend::of("movement", op, idx);
+  // An explicit branch: the GPU's check needs a device scratch word for its result.
+  if (backend.on_cuda()) {
     Tensor scratch = Tensor::empty({1}, DType::I64, idx.device());
-    bad = cuda::first_index_outside(idx.device().index, idx.data<int64_t>(), idx.numel(), limit,
+    bad = cuda::first_index_outside(backend.cuda_device(), idx.data<int64_t>(), idx.numel(), limit,
                                     scratch.data<int64_t>());
   } else {
     bad = cpu::first_index_outside(idx.data<int64_t>(), idx.numel(), limit);
@@ -101,7 +84,7 @@ std::string dims_str(const std::vector<int>& dims) {
 
 // x (s) -> out (s[dims[0]], .., s[dims[n-1]]); `op` names the caller in errors and on the tape.
 Tensor permute_impl(const char* op, const Tensor& x, std::vector<int> dims) {
-  check_movable(op, x);
+  const Backend backend = check_movable(op, x);
   const Shape& s = x.shape();
   const int nd = s.ndim();
   const std::string given = dims_str(dims);
@@ -118,24 +101,19 @@ Tensor permute_impl(const char* op, const Tensor& x, std::vector<int> dims) {
   MIXLAB_CHECK(valid, op, ": dims ", given, " are not a permutation of the ", nd, " axes of ", s.str());
 
   Shape out_shape;
-  std::vector<int64_t> in_strides(nd);
+  kernels::PermuteIndex ix;
+  ix.ndim = nd;
   std::vector<int> inverse(nd);
   for (int k = 0; k < nd; ++k) {
     out_shape.push_back(s[dims[k]]);
-    in_strides[k] = s.prod(dims[k] + 1, nd);  // contiguous stride of input axis dims[k]
+    ix.out_shape[k] = s[dims[k]];
+    ix.in_strides[k] = s.prod(dims[k] + 1, nd);  // contiguous stride of input axis dims[k]
     inverse[dims[k]] = k;
   }
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_movable(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if (x.device().is_cuda()) {
-      cuda::PermuteIndex ix;
-      ix.ndim = nd;
-      for (int k = 0; k < nd; ++k) ix.out_shape[k] = out_shape[k], ix.in_strides[k] = in_strides[k];
-      cuda::permute_copy(x.device().index, x.data<T>(), out.data<T>(), ix);
-    } else {
-      cpu::permute_copy(x.data<T>(), out.data<T>(), nd, out_shape.begin(), in_strides.data());
-    }
+    MIXLAB_RUN_KERNEL(backend, permute_copy, x.data<T>(), out.data<T>(), ix);
   });
   record(op, out, {x}, [op, inverse](const Tensor& g) { return std::vector<Tensor>{permute_impl(op, g, inverse)}; });
   return out;
@@ -160,7 +138,7 @@ Tensor transpose(const Tensor& x, int axis0, int axis1) {
 // x (..,L,..) -> out (..,end-start,..) along axis; negative start/end count from the
 // end, and bounds outside [0, L] throw rather than clamp (no silent empty result).
 Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end) {
-  check_movable("slice", x);
+  const Backend backend = check_movable("slice", x);
   const Shape& s = x.shape();
   const int ax = resolve_axis("slice", s, axis);
   const AxisView v = around(s, ax);
@@ -173,13 +151,15 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_movable(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    copy_axis_range_on(x, x.data<T>(), v.len, b, out.data<T>(), e - b, 0, v.outer, e - b, v.inner);
+    MIXLAB_RUN_KERNEL(backend, copy_axis_range, x.data<T>(), v.len, b, out.data<T>(), e - b, 0, v.outer, e - b,
+                      v.inner);
   });
   // g (..,e-b,..) -> zeros (..,L,..) with g written at [b, e).
-  record("slice", out, {x}, [s, v, b, e](const Tensor& g) {
+  record("slice", out, {x}, [s, v, b, e, backend](const Tensor& g) {
     Tensor gx = Tensor::zeros(s, g.dtype(), g.device());
     MIXLAB_DISPATCH_FLOAT(g.dtype(), "slice backward", [&] {
-      copy_axis_range_on(g, g.data<scalar_t>(), e - b, 0, gx.data<scalar_t>(), v.len, b, v.outer, e - b, v.inner);
+      MIXLAB_RUN_KERNEL(backend, copy_axis_range, g.data<scalar_t>(), e - b, 0, gx.data<scalar_t>(), v.len, b, v.outer,
+                        e - b, v.inner);
     });
     return std::vector<Tensor>{gx};
   });
@@ -189,7 +169,8 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end) {
 // xs[i] (..,n_i,..) -> out (..,sum n_i,..) along axis; all else equal.
 Tensor concat(const std::vector<Tensor>& xs, int axis) {
   MIXLAB_CHECK(!xs.empty(), "concat: no inputs");
-  for (const Tensor& x : xs) check_movable("concat", x);
+  const Backend backend = check_movable("concat", xs[0]);
+  for (size_t i = 1; i < xs.size(); ++i) check_movable("concat", xs[i]);
   const Shape& s0 = xs[0].shape();
   const int ax = resolve_axis("concat", s0, axis);
   std::vector<int64_t> offsets(xs.size());
@@ -213,7 +194,8 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
     using T = decltype(tag);
     for (size_t i = 0; i < xs.size(); ++i) {
       const int64_t n = xs[i].shape()[ax];
-      copy_axis_range_on(out, xs[i].data<T>(), n, 0, out.data<T>(), total, offsets[i], v.outer, n, v.inner);
+      MIXLAB_RUN_KERNEL(backend, copy_axis_range, xs[i].data<T>(), n, 0, out.data<T>(), total, offsets[i], v.outer, n,
+                        v.inner);
     }
   });
   // g (..,total,..) -> one slice per input.
@@ -232,16 +214,13 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
 
 namespace {
 
-// dst (..,L,..) += src (..,n,..) at idx along ax, in place (indices checked by the caller).
-void scatter_add_into(const Tensor& dst, int ax, const Tensor& idx, const Tensor& src) {
+// dst (..,L,..) += src (..,n,..) at idx along ax, in place (indices checked
+// by the caller), on the backend of the forward that needs it.
+void scatter_add_into(const Backend& backend, const Tensor& dst, int ax, const Tensor& idx, const Tensor& src) {
   const AxisView v = around(dst.shape(), ax);
   MIXLAB_DISPATCH_FLOAT(dst.dtype(), "scatter_add", [&] {
-    if (dst.device().is_cuda())
-      cuda::scatter_add(dst.device().index, dst.data<scalar_t>(), idx.data<int64_t>(), src.data<scalar_t>(), v.outer,
-                        v.len, idx.numel(), v.inner);
-    else
-      cpu::scatter_add(dst.data<scalar_t>(), idx.data<int64_t>(), src.data<scalar_t>(), v.outer, v.len, idx.numel(),
-                       v.inner);
+    MIXLAB_RUN_KERNEL(backend, scatter_add, dst.data<scalar_t>(), idx.data<int64_t>(), src.data<scalar_t>(), v.outer,
+                      v.len, idx.numel(), v.inner);
   });
 }
 
@@ -249,7 +228,7 @@ void scatter_add_into(const Tensor& dst, int ax, const Tensor& idx, const Tensor
 
 // x (..,L,..), idx (n) in [0,L) -> out (..,n,..) with out[..,j,..] = x[..,idx[j],..]
 Tensor index_select(const Tensor& x, int axis, const Tensor& idx) {
-  check_movable("index_select", x);
+  const Backend backend = check_movable("index_select", x);
   check_index_vector("index_select", idx, x);
   const Shape& s = x.shape();
   const int ax = resolve_axis("index_select", s, axis);
@@ -260,12 +239,13 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& idx) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_movable(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    index_select_on(x, x.data<T>(), idx.data<int64_t>(), out.data<T>(), v.outer, v.len, idx.numel(), v.inner);
+    MIXLAB_RUN_KERNEL(backend, index_select, x.data<T>(), idx.data<int64_t>(), out.data<T>(), v.outer, v.len,
+                      idx.numel(), v.inner);
   });
   // g (..,n,..) -> zeros (..,L,..) with g scattered back; repeated indices add up.
-  record("index_select", out, {x, idx}, [s, ax, idx_saved = saved(idx)](const Tensor& g) {
+  record("index_select", out, {x, idx}, [s, ax, backend, idx_saved = saved(idx)](const Tensor& g) {
     Tensor gx = Tensor::zeros(s, g.dtype(), g.device());
-    scatter_add_into(gx, ax, idx_saved, g);
+    scatter_add_into(backend, gx, ax, idx_saved, g);
     return std::vector<Tensor>{gx, Tensor()};
   });
   return out;
@@ -274,7 +254,7 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& idx) {
 // x (..,L,..), idx (n) in [0,L), src (..,n,..) -> out (..,L,..) = x with src[..,j,..] added at [..,idx[j],..]
 Tensor scatter_add(const Tensor& x, int axis, const Tensor& idx, const Tensor& src) {
   check_float_compatible("scatter_add", {x, src});
-  check_movable("scatter_add", x);
+  const Backend backend = check_movable("scatter_add", x);
   check_index_vector("scatter_add", idx, x);
   const Shape& s = x.shape();
   const int ax = resolve_axis("scatter_add", s, axis);
@@ -285,7 +265,7 @@ Tensor scatter_add(const Tensor& x, int axis, const Tensor& idx, const Tensor& s
   check_index_range("scatter_add", idx, s[ax], [&] { return detail::concat("axis ", axis, " of ", s.str()); });
   Tensor out = Tensor::empty(s, x.dtype(), x.device());
   out.copy_(x);
-  scatter_add_into(out, ax, idx, src);
+  scatter_add_into(backend, out, ax, idx, src);
   // g (..,L,..) -> x: g unchanged; src: g gathered at idx.
   const bool src_needs = src.requires_grad();
   record("scatter_add", out, {x, idx, src}, [ax, src_needs, idx_saved = saved(idx)](const Tensor& g) {
@@ -297,7 +277,7 @@ Tensor scatter_add(const Tensor& x, int axis, const Tensor& idx, const Tensor& s
 // weight (V,D), ids i64 S in [0,V) -> out S+(D) with out[s,:] = weight[ids[s],:]
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
   check_float_compatible("embedding", {weight});
-  check_movable("embedding", weight);
+  const Backend backend = check_movable("embedding", weight);
   check_indices("embedding", ids, weight);
   MIXLAB_CHECK(weight.ndim() == 2, "embedding: weight must be 2-D (V, D), got ", weight.describe());
   MIXLAB_CHECK(ids.ndim() < kMaxDims, "embedding: ids ", ids.shape().str(), " has ", ids.ndim(),
@@ -308,12 +288,13 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   out_shape.push_back(D);
   Tensor out = Tensor::empty(out_shape, weight.dtype(), weight.device());
   MIXLAB_DISPATCH_FLOAT(weight.dtype(), "embedding", [&] {
-    index_select_on(weight, weight.data<scalar_t>(), ids.data<int64_t>(), out.data<scalar_t>(), 1, V, n, D);
+    MIXLAB_RUN_KERNEL(backend, index_select, weight.data<scalar_t>(), ids.data<int64_t>(), out.data<scalar_t>(), 1, V,
+                      n, D);
   });
   // g S+(D) -> zeros (V,D) with each row of g added at its id.
-  record("embedding", out, {weight, ids}, [V, D, ids_saved = saved(ids)](const Tensor& g) {
+  record("embedding", out, {weight, ids}, [V, D, backend, ids_saved = saved(ids)](const Tensor& g) {
     Tensor gw = Tensor::zeros(Shape{V, D}, g.dtype(), g.device());
-    scatter_add_into(gw, 0, ids_saved, g);  // ids of any shape, read flat
+    scatter_add_into(backend, gw, 0, ids_saved, g);  // ids of any shape, read flat
     return std::vector<Tensor>{gw, Tensor()};
   });
   return out;

@@ -14,7 +14,10 @@ constexpr int64_t kScatterColumns = 256;
 
 // in contiguous -> out (out_shape) with out[i] = in[sum_k i_k * in_strides[k]].
 template <typename T>
-void permute_copy(const T* in, T* out, int ndim, const int64_t* out_shape, const int64_t* in_strides) {
+void permute_copy(const T* in, T* out, const PermuteIndex& ix) {
+  const int ndim = ix.ndim;
+  const int64_t* out_shape = ix.out_shape;
+  const int64_t* in_strides = ix.in_strides;
   // Drop unit extents and merge neighbours that stay adjacent in `in`, so the
   // common permutes ((B,T,H,D) -> (B,H,T,D)) run a contiguous inner copy.
   std::vector<int64_t> shape, stride;
@@ -104,7 +107,7 @@ int64_t first_index_outside(const int64_t* idx, int64_t n, int64_t limit) {
 }
 
 #define MIXLAB_SHAPE_KERNELS(T)                                                                             \
-  template void permute_copy<T>(const T*, T*, int, const int64_t*, const int64_t*);                         \
+  template void permute_copy<T>(const T*, T*, const PermuteIndex&);                                          \
   template void copy_axis_range<T>(const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t, int64_t,      \
                                    int64_t);                                                                \
   template void index_select<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t);         \

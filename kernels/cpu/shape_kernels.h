@@ -5,12 +5,16 @@
 // Instantiated for float, double and int64_t (index bookkeeping).
 #include <cstdint>
 
+#include "kernels/permute_index.h"
+
 namespace mixlab::cpu {
 
-// in contiguous; out (out_shape[0..ndim)) row-major with
-// out[i_0, .., i_{ndim-1}] = in[sum_k i_k * in_strides[k]]  (in_strides in elements).
+using kernels::PermuteIndex;
+
+// in contiguous; out (ix.out_shape[0..ix.ndim)) row-major with
+// out[i_0, .., i_{ndim-1}] = in[sum_k i_k * ix.in_strides[k]]  (in_strides in elements).
 template <typename T>
-void permute_copy(const T* in, T* out, int ndim, const int64_t* out_shape, const int64_t* in_strides);
+void permute_copy(const T* in, T* out, const PermuteIndex& ix);
 
 // src (outer, src_len, inner), dst (outer, dst_len, inner):
 // dst[o, dst_start + k, :] = src[o, src_start + k, :] for 0 <= k < count.

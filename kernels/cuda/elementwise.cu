@@ -121,14 +121,7 @@ void unary_backward(int device, UnaryOp op, UnaryParams p, const T* x, const T* 
   check_launch("unary_backward");
 }
 
-#define MIXLAB_CUDA_ELEMENTWISE(T)                                                                        \
-  template void binary<T>(int, BinaryOp, const BroadcastIndex&, const T*, const T*, T*);                  \
-  template void broadcast_copy<T>(int, const BroadcastIndex&, const T*, T*);                              \
-  template void affine<T>(int, const T*, T*, int64_t, double, double);                                    \
-  template void unary_forward<T>(int, UnaryOp, UnaryParams, const T*, T*, int64_t);                       \
-  template void unary_backward<T>(int, UnaryOp, UnaryParams, const T*, const T*, const T*, T*, int64_t);
-MIXLAB_CUDA_ELEMENTWISE(float)
-MIXLAB_CUDA_ELEMENTWISE(double)
-#undef MIXLAB_CUDA_ELEMENTWISE
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/elementwise.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

@@ -367,15 +367,7 @@ void flash_attention_backward(int device, const FlashArgs& a, const T* q, const 
   check_launch("flash_attention_backward (dQ)");
 }
 
-template void flash_attention_forward<float>(int, const FlashArgs&, const float*, const float*, const float*, float*,
-                                             float*);
-template void flash_attention_forward<double>(int, const FlashArgs&, const double*, const double*, const double*,
-                                              double*, double*);
-template void flash_attention_backward<float>(int, const FlashArgs&, const float*, const float*, const float*,
-                                              const float*, const float*, const float*, float*, float*, float*,
-                                              float*);
-template void flash_attention_backward<double>(int, const FlashArgs&, const double*, const double*, const double*,
-                                               const double*, const double*, const double*, double*, double*,
-                                               double*, double*);
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/flash_attention.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

@@ -296,13 +296,7 @@ void gated_scan_backward(int device, const GatedScanArgs& s, const T* q, const T
   }
 }
 
-#define MIXLAB_CUDA_GATED_SCAN(T)                                                                                   \
-  template void gated_scan_forward<T>(int, const GatedScanArgs&, const T*, const T*, const T*, const T*, const T*, \
-                                      const T*, T*, T*, T*);                                                        \
-  template void gated_scan_backward<T>(int, const GatedScanArgs&, const T*, const T*, const T*, const T*, const T*, \
-                                       const T*, const T*, T*, T*, T*, T*, T*, T*, T*);
-MIXLAB_CUDA_GATED_SCAN(float)
-MIXLAB_CUDA_GATED_SCAN(double)
-#undef MIXLAB_CUDA_GATED_SCAN
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/gated_scan.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <type_traits>
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/cuda_api.h"
@@ -28,8 +29,9 @@ cublasHandle_t handle_for(int device) {
 }
 
 template <typename T, typename Fn>
-void gemm(Fn batched_call, int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
-          const T* A, int64_t stride_a, const T* B, int64_t stride_b, T beta, T* C, int64_t stride_c, int64_t batch) {
+void strided_batched_gemm(Fn batched_call, int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                          T alpha, const T* A, int64_t stride_a, const T* B, int64_t stride_b, T beta, T* C,
+                          int64_t stride_c, int64_t batch) {
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
   cublasHandle_t h = handle_for(device);
   // TF32 applies to F32 GEMMs only; cuBLAS keeps F64 exact in either mode.
@@ -47,18 +49,18 @@ void gemm(Fn batched_call, int device, bool trans_a, bool trans_b, int64_t M, in
 void set_tf32(bool on) { g_tf32 = on; }
 bool tf32_enabled() { return g_tf32; }
 
-void gemm_f32(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-              int64_t stride_a, const float* B, int64_t stride_b, float beta, float* C, int64_t stride_c,
-              int64_t batch) {
-  gemm<float>(cublasSgemmStridedBatched, device, trans_a, trans_b, M, N, K, alpha, A, stride_a, B, stride_b, beta, C,
-              stride_c, batch);
+template <typename T>
+void gemm(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+          int64_t stride_a, const T* B, int64_t stride_b, T beta, T* C, int64_t stride_c, int64_t batch) {
+  if constexpr (std::is_same_v<T, float>)
+    strided_batched_gemm<T>(cublasSgemmStridedBatched, device, trans_a, trans_b, M, N, K, alpha, A, stride_a, B,
+                            stride_b, beta, C, stride_c, batch);
+  else
+    strided_batched_gemm<T>(cublasDgemmStridedBatched, device, trans_a, trans_b, M, N, K, alpha, A, stride_a, B,
+                            stride_b, beta, C, stride_c, batch);
 }
 
-void gemm_f64(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
-              int64_t stride_a, const double* B, int64_t stride_b, double beta, double* C, int64_t stride_c,
-              int64_t batch) {
-  gemm<double>(cublasDgemmStridedBatched, device, trans_a, trans_b, M, N, K, alpha, A, stride_a, B, stride_b, beta, C,
-               stride_c, batch);
-}
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/gemm.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

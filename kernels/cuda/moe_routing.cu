@@ -1,4 +1,4 @@
-// MoE routing on the device (layers/moe_routing.h): a top-k kernel (one
+// MoE routing on the device (autograd/ops/moe_route.h): a top-k kernel (one
 // thread per token), then Thrust's stable radix sorts group the assignments
 // by expert, first in slot-major order (capacity: every token's first choice
 // before any second) and then, of the kept ones, in assignment order (the
@@ -101,9 +101,7 @@ void moe_route(int device, const T* probs, int64_t N, int64_t E, int64_t K, int6
   check_launch("moe_route (plan)");
 }
 
-template void moe_route<float>(int, const float*, int64_t, int64_t, int64_t, int64_t, int64_t*, int64_t*, int64_t*,
-                               int64_t*, int64_t*, int64_t*);
-template void moe_route<double>(int, const double*, int64_t, int64_t, int64_t, int64_t, int64_t*, int64_t*,
-                                int64_t*, int64_t*, int64_t*, int64_t*);
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/moe_routing.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

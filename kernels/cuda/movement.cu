@@ -108,16 +108,7 @@ void scatter_add(int device, T* dst, const int64_t* idx, const T* src, int64_t o
   check_launch("scatter_add");
 }
 
-#define MIXLAB_CUDA_MOVEMENT(T)                                                                                 \
-  template void permute_copy<T>(int, const T*, T*, const PermuteIndex&);                                        \
-  template void copy_axis_range<T>(int, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t, int64_t,    \
-                                   int64_t);                                                                    \
-  template void index_select<T>(int, const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t);
-MIXLAB_CUDA_MOVEMENT(float)
-MIXLAB_CUDA_MOVEMENT(double)
-MIXLAB_CUDA_MOVEMENT(int64_t)
-#undef MIXLAB_CUDA_MOVEMENT
-template void scatter_add<float>(int, float*, const int64_t*, const float*, int64_t, int64_t, int64_t, int64_t);
-template void scatter_add<double>(int, double*, const int64_t*, const double*, int64_t, int64_t, int64_t, int64_t);
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/movement.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

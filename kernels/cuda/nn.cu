@@ -205,15 +205,7 @@ void cross_entropy_backward(int device, const T* logits, const int64_t* targets,
   check_launch("cross_entropy_backward");
 }
 
-#define MIXLAB_CUDA_NN(T)                                                                                     \
-  template void softmax_forward<T>(int, const T*, T*, int64_t, int64_t, int64_t, bool);                      \
-  template void softmax_backward<T>(int, const T*, const T*, T*, int64_t, int64_t, int64_t, bool);           \
-  template void cross_entropy_forward<T>(int, const T*, const int64_t*, double*, double*, int64_t, int64_t,   \
-                                         int64_t);                                                           \
-  template void cross_entropy_backward<T>(int, const T*, const int64_t*, const double*, double, T*, int64_t,  \
-                                          int64_t, int64_t);
-MIXLAB_CUDA_NN(float)
-MIXLAB_CUDA_NN(double)
-#undef MIXLAB_CUDA_NN
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/nn.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

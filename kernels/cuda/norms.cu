@@ -159,15 +159,7 @@ void dropout_apply(int device, const T* in, T* out, int64_t n, double p, uint64_
   check_launch("dropout_apply");
 }
 
-#define MIXLAB_CUDA_NORMS(T)                                                                                   \
-  template void layer_norm_forward<T>(int, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double); \
-  template void layer_norm_backward<T>(int, const T*, const T*, const T*, const T*, const T*, T*, T*, T*,      \
-                                       int64_t, int64_t);                                                      \
-  template void rms_norm_forward<T>(int, const T*, const T*, T*, T*, int64_t, int64_t, double);                 \
-  template void rms_norm_backward<T>(int, const T*, const T*, const T*, const T*, T*, T*, int64_t, int64_t);    \
-  template void dropout_apply<T>(int, const T*, T*, int64_t, double, uint64_t, uint64_t);
-MIXLAB_CUDA_NORMS(float)
-MIXLAB_CUDA_NORMS(double)
-#undef MIXLAB_CUDA_NORMS
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/norms.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

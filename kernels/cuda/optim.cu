@@ -59,11 +59,7 @@ double sum_of_squares(int device, const T* x, int64_t n) {
                                   thrust::plus<double>{});
 }
 
-#define MIXLAB_CUDA_OPTIM(T)                                                                                 \
-  template void adamw_update_all<T>(int, const AdamWTensor<T>*, int64_t, int64_t, const AdamWHyper&);        \
-  template double sum_of_squares<T>(int, const T*, int64_t);
-MIXLAB_CUDA_OPTIM(float)
-MIXLAB_CUDA_OPTIM(double)
-#undef MIXLAB_CUDA_OPTIM
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/optim.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

@@ -93,12 +93,7 @@ void max_axis_backward(int device, const T* g, const int64_t* argmax, T* gx, int
   check_launch("max_axis_backward");
 }
 
-#define MIXLAB_CUDA_REDUCE(T)                                                                 \
-  template void sum_axis<T>(int, const T*, T*, int64_t, int64_t, int64_t, double);            \
-  template void max_axis<T>(int, const T*, T*, int64_t*, int64_t, int64_t, int64_t);          \
-  template void max_axis_backward<T>(int, const T*, const int64_t*, T*, int64_t, int64_t, int64_t);
-MIXLAB_CUDA_REDUCE(float)
-MIXLAB_CUDA_REDUCE(double)
-#undef MIXLAB_CUDA_REDUCE
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/reduce.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

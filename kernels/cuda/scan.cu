@@ -106,14 +106,7 @@ void causal_conv1d_backward(int device, const T* x, const T* weight, const T* g,
   check_launch("causal_conv1d_backward");
 }
 
-#define MIXLAB_CUDA_SCAN(T)                                                                                   \
-  template void cumsum<T>(int, const T*, T*, int64_t, int64_t, int64_t, bool);                               \
-  template void causal_conv1d_forward<T>(int, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t,   \
-                                         int64_t);                                                           \
-  template void causal_conv1d_backward<T>(int, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t,   \
-                                          int64_t, int64_t);
-MIXLAB_CUDA_SCAN(float)
-MIXLAB_CUDA_SCAN(double)
-#undef MIXLAB_CUDA_SCAN
+#define MIXLAB_CUDA_KERNEL_LIST "kernels/cuda/scan.def"
+#include "kernels/cuda/instantiate_kernel_list.h"
 
 }  // namespace mixlab::cuda

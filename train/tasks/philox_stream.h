@@ -1,6 +1,6 @@
 #pragma once
 // PhiloxStream: a small stateful view of the counter-based Philox generator
-// (kernels/philox.h) for the task generators. A stream is fixed by
+// (autograd/rng.h) for the task generators. A stream is fixed by
 // (key, stream id, first counter); it hands out the four 32-bit lanes of
 // successive counters. Because every draw is a pure function of those three
 // numbers and the number of draws before it, an example built from
@@ -16,7 +16,7 @@
 //   key = the dataset's shuffle key, stream = epoch: the epoch's batch order
 #include <cstdint>
 
-#include "kernels/philox.h"
+#include "autograd/rng.h"
 
 namespace mixlab {
 

@@ -1,11 +1,11 @@
-#include "layers/moe_routing.h"
+// MoE routing: the host plan (CPU) and the device plan (kernels/cuda/moe_routing.cu).
+#include "autograd/ops/moe_route.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "autograd/ops.h"
 #include "autograd/ops/op_util.h"
-#include "kernels/cuda/cuda_api.h"
+#include "autograd/ops/shape_ops.h"
 
 namespace mixlab {
 
@@ -64,7 +64,7 @@ std::vector<int64_t> top_k_on_host(const Tensor& probs, int64_t K) {
   return choice;
 }
 
-RoutingPlan plan_on_device(const Tensor& probs, int64_t K, int64_t capacity) {
+RoutingPlan plan_on_device(const ops_detail::Backend& backend, const Tensor& probs, int64_t K, int64_t capacity) {
   const int64_t N = probs.size(0), E = probs.size(1);
   const Device dev = probs.device();
   auto indices = [&](Shape shape) { return Tensor::empty(shape, DType::I64, dev); };
@@ -75,7 +75,7 @@ RoutingPlan plan_on_device(const Tensor& probs, int64_t K, int64_t capacity) {
   Tensor scratch = indices({cuda::moe_route_scratch(N, E, K)});
   plan.routed.assign(E, 0);
   MIXLAB_DISPATCH_FLOAT(probs.dtype(), "moe routing", [&] {
-    cuda::moe_route(dev.index, probs.data<scalar_t>(), N, E, K, capacity, plan.picked.data<int64_t>(),
+    cuda::moe_route(backend.cuda_device(), probs.data<scalar_t>(), N, E, K, capacity, plan.picked.data<int64_t>(),
                     order.data<int64_t>(), tokens.data<int64_t>(), plan.slot_rows.data<int64_t>(),
                     scratch.data<int64_t>(), plan.routed.data());
   });
@@ -92,7 +92,10 @@ RoutingPlan plan_on_device(const Tensor& probs, int64_t K, int64_t capacity) {
 RoutingPlan route_tokens(const Tensor& probs, int64_t top_k, int64_t capacity) {
   MIXLAB_CHECK(probs.ndim() == 2 && top_k >= 1 && top_k <= probs.size(1), "moe routing: probs ", probs.describe(),
                " must be (N, E) with 1 <= top_k (", top_k, ") <= E");
-  if (ops_detail::runs_on_cuda("moe", "moe routing", probs)) return plan_on_device(probs, top_k, capacity);
+  // An explicit branch: the backends run different algorithms (a partial
+  // sort and counting on the host; a top-k kernel and radix sorts on a GPU).
+  const ops_detail::Backend backend = ops_detail::Backend::of("moe", "moe routing", probs);
+  if (backend.on_cuda()) return plan_on_device(backend, probs, top_k, capacity);
   return plan_on_host(top_k_on_host(probs, top_k), probs.size(0), probs.size(1), top_k, capacity);
 }
 
