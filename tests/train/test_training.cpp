@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernels/cuda/cuda_api.h"
 #include "train/metrics_log.h"
 #include "train/trainer.h"
 
@@ -132,7 +133,9 @@ TEST_CASE("training: bad configs are refused before a run directory exists", "[t
   refused({"--no.such_key=1"}, "no.such_key");
   refused({"--task.name=nope"}, "nope");
   refused({"--train.batch_size=abc"}, "train.batch_size");
-  if (!cuda_available()) refused({"--train.device=cuda"}, "train.device = cuda: no such CUDA device is visible here");
+  if (!cuda_available())
+    refused({"--train.device=cuda"}, cuda::built_with_cuda() ? "train.device = cuda: no such CUDA device is visible here"
+                                                             : "train.device = cuda: mixlab was built without CUDA");
   refused({"--train.device=tpu"}, "train.device = 'tpu' is not a device (allowed: cpu, cuda, cuda:N)");
   refused({"--train.tf32=true"}, "train.tf32 = true needs train.device = cuda");
 }
