@@ -1,5 +1,5 @@
 # Fails when a file under layers/, models/ or train/ includes a kernels/
-# header: those folders call ops (autograd/), never kernels (DESIGN.md).
+# header: those folders call ops (autograd/), never kernels (README, "Layout").
 # Run as: cmake -DSOURCE_DIR=<checkout> -P check_layering.cmake
 file(GLOB_RECURSE sources ${SOURCE_DIR}/layers/* ${SOURCE_DIR}/models/* ${SOURCE_DIR}/train/*)
 set(offenders "")
