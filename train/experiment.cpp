@@ -159,11 +159,17 @@ std::string Experiment::model_settings() const {
   return os.str();
 }
 
+std::map<std::string, std::string> Experiment::resolved_values() const {
+  std::map<std::string, std::string> values;
+  for (const auto& [key, value] : options) values[key] = to_text(value.value());
+  return values;
+}
+
 std::string Experiment::resolved_ini() const {
   std::map<std::string, std::map<std::string, std::string>> sections;
-  for (const auto& [key, value] : options) {
+  for (const auto& [key, value] : resolved_values()) {
     const auto dot = key.find('.');
-    sections[key.substr(0, dot)][key.substr(dot + 1)] = to_text(value.value());
+    sections[key.substr(0, dot)][key.substr(dot + 1)] = value;
   }
   std::ostringstream os;
   for (const auto& [section, keys] : sections) {
@@ -172,6 +178,29 @@ std::string Experiment::resolved_ini() const {
     os << "\n";
   }
   return os.str();
+}
+
+std::map<std::string, std::string> read_ini(const std::string& path) {
+  std::ifstream in(path);
+  MIXLAB_CHECK(in.good(), "cannot open ", path);
+  std::map<std::string, std::string> out;
+  std::string section, line;
+  auto trim = [](std::string s) {
+    const auto b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    out[(section.empty() ? "" : section + ".") + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return out;
 }
 
 }  // namespace mixlab

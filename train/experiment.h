@@ -2,6 +2,7 @@
 // An experiment: the parsed and validated config (INI file + overrides) with
 // the task, dataset, model and training settings it describes. Everything is
 // checked here, before a run directory exists or any work starts.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,7 +45,9 @@ struct Experiment {
   // Builds the model (and checks it against the task: a non-causal mixer on a
   // causal task is refused).
   std::unique_ptr<LanguageModel> build_model() const;
-  // The fully resolved config as INI text, every key with its value, sorted.
+  // The fully resolved config: every "section.key" with its value as text
+  // (what config.ini holds), and the same as INI text, sorted.
+  std::map<std::string, std::string> resolved_values() const;
   std::string resolved_ini() const;
   // What build_model depends on: every setting outside [train] (which only
   // supplies the seed of the initial weights) and the longest sequence. Two
@@ -52,5 +55,9 @@ struct Experiment {
   // fail its checks.
   std::string model_settings() const;
 };
+
+// "a = b" lines under "[section]" headers of an INI file (a run's
+// config.ini) -> {"section.a": "b"}.
+std::map<std::string, std::string> read_ini(const std::string& path);
 
 }  // namespace mixlab

@@ -18,29 +18,6 @@ namespace mixlab {
 
 namespace fs = std::filesystem;
 
-std::map<std::string, std::string> read_ini(const std::string& path) {
-  std::ifstream in(path);
-  MIXLAB_CHECK(in.good(), "cannot open ", path);
-  std::map<std::string, std::string> out;
-  std::string section, line;
-  auto trim = [](std::string s) {
-    const auto b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  };
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = trim(line.substr(1, line.size() - 2));
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    out[(section.empty() ? "" : section + ".") + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
-  return out;
-}
-
 namespace {
 
 bool is_run(const fs::path& p) { return fs::is_regular_file(p / "metrics.csv") && fs::is_regular_file(p / "config.ini"); }

@@ -26,9 +26,6 @@ struct RunRecord {
 // the run directories inside them. Throws naming a path that holds no run.
 std::vector<RunRecord> load_runs(const std::vector<std::string>& paths);
 
-// "a = b" lines under "[section]" headers -> {"section.a": "b"}.
-std::map<std::string, std::string> read_ini(const std::string& path);
-
 struct FigureOptions {
   std::string x_key = "model.d_model";     // accuracy-vs-x figure
   std::string line_key = "model.pattern";  // one line (colour) per value

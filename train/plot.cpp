@@ -6,6 +6,7 @@
 
 #include "autograd/error.h"
 #include "train/atomic_file.h"
+#include "train/experiment.h"
 #include "train/figures.h"
 #include "train/metrics_log.h"
 

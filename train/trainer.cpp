@@ -6,7 +6,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "autograd/allocator.h"
 #include "autograd/compute_settings.h"
@@ -45,34 +44,14 @@ std::vector<MoELoadRecord> moe_load_since_last_eval(const LanguageModel& model) 
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// "section.key" -> value of a resolved config's text.
-std::map<std::string, std::string> ini_values(const std::string& ini) {
-  std::map<std::string, std::string> values;
-  std::stringstream in(ini);
-  std::string section;
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("[")) section = line.substr(1, line.size() - 2);
-    const auto eq = line.find(" = ");
-    if (eq != std::string::npos) values[section + "." + line.substr(0, eq)] = line.substr(eq + 3);
-  }
-  return values;
-}
-
 // Where a run's config.ini and the config it resumes with first differ, ""
 // when they agree. The keys that say where a run executes (device, TF32, CPU
 // threads) may differ: checkpoints hold host tensors. A key the run's config
 // lacks may hold its default (an option added since the run started, whose
 // default is the behaviour the run had); everything else must match.
-std::string first_difference(const std::string& run_ini, const Experiment& ex) {
+std::string first_difference(const std::map<std::string, std::string>& run, const Experiment& ex) {
   static const std::set<std::string> placement = {"train.device", "train.tf32", "train.threads"};
-  const std::map<std::string, std::string> run = ini_values(run_ini), now = ini_values(ex.resolved_ini());
+  const std::map<std::string, std::string> now = ex.resolved_values();
   for (const auto& [key, value] : run) {
     if (placement.contains(key)) continue;
     const auto it = now.find(key);
@@ -122,7 +101,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   // Everything that can refuse happens before anything is written.
   if (opts.resume) {
     MIXLAB_CHECK(fs::is_regular_file(ckpt_path), "--resume: no checkpoint at ", ckpt_path);
-    const std::string diff = first_difference(read_text(config_path), ex);
+    const std::string diff = first_difference(read_ini(config_path), ex);
     MIXLAB_CHECK(diff.empty(), "--resume: the config differs from the run's ", config_path, ": ", diff);
   } else {
     MIXLAB_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
