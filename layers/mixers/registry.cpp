@@ -43,9 +43,14 @@ const std::vector<MixerPreset>& mixer_presets() {
 
 namespace {
 
-std::string allowed_mixers() {
+std::string registered_mixers() {
   std::string allowed;
   for (const MixerSpec& spec : mixer_registry()) allowed += (allowed.empty() ? "" : ", ") + spec.name;
+  return allowed;
+}
+
+std::string allowed_mixers() {
+  std::string allowed = registered_mixers();
   for (const MixerPreset& preset : mixer_presets()) allowed += ", " + preset.name;
   return allowed;
 }
@@ -66,9 +71,7 @@ const MixerSpec* find_spec(const std::string& name) {
 
 const MixerSpec& find_mixer(const std::string& name) {
   if (const MixerSpec* spec = find_spec(name)) return *spec;
-  std::string allowed;
-  for (const MixerSpec& spec : mixer_registry()) allowed += (allowed.empty() ? "" : ", ") + spec.name;
-  throw Error(detail::concat("unknown mixer '", name, "' (allowed: ", allowed, ")"));
+  throw Error(detail::concat("unknown mixer '", name, "' (allowed: ", registered_mixers(), ")"));
 }
 
 MixerChoice choose_mixer(const std::string& mixer, const std::string& key) {
@@ -103,13 +106,13 @@ po::options_description mixer_options(const MixerInstances& instances) {
 }
 
 MixerChoice resolve_layer_mixer(const std::string& layer, const po::variables_map& vm) {
-  if (const MixerSpec* spec = find_spec(layer)) return {spec, layer, {}};
-  if (const MixerPreset* preset = find_preset(layer)) return {&find_mixer(preset->mixer), layer, preset->settings};
+  // A mixer or preset is its own section; an instance section names its mixer.
+  const bool registered = find_spec(layer) || find_preset(layer);
   const auto instance = vm.find(layer + ".mixer");
-  if (instance == vm.end())
+  if (!registered && instance == vm.end())
     throw Error(detail::concat("model.pattern: unknown mixer '", layer, "' (allowed: ", allowed_mixers(),
                                "; or a section of the config naming one, e.g. [", layer, "] mixer = mha)"));
-  MixerChoice choice = choose_mixer(instance->second.as<std::string>(), layer + ".mixer");
+  MixerChoice choice = choose_mixer(registered ? layer : instance->second.as<std::string>(), layer + ".mixer");
   choice.section = layer;
   return choice;
 }
