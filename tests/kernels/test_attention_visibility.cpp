@@ -43,6 +43,17 @@ std::string describe(const AttentionVisibility& r) {
          " window " + std::to_string(r.window);
 }
 
+// A tile helper's range [lo, hi) against the span first..last of what the
+// rule shows pair by pair (last < 0: nothing visible, so the range is empty).
+void check_tight(int64_t lo, int64_t hi, int64_t first, int64_t last) {
+  if (last >= 0) {
+    CHECK(lo == first);
+    CHECK(hi == last + 1);
+  } else {
+    CHECK(lo >= hi);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("attention visibility: the masks drawn by hand", "[kernels][attention]") {
@@ -106,12 +117,7 @@ TEST_CASE("attention visibility: tile ranges are tight and all_visible is exact"
             if (rule.visible(i, j)) first = std::min(first, j), last = std::max(last, j);
         int64_t lo, hi;
         rule.key_range(i0, i1, &lo, &hi);
-        if (last >= 0) {
-          CHECK(lo == first);
-          CHECK(hi == last + 1);
-        } else {
-          CHECK(lo >= hi);
-        }
+        check_tight(lo, hi, first, last);
         for (int64_t j0 = 0; j0 < rule.Tk; j0 += tile) {
           const int64_t j1 = std::min(rule.Tk, j0 + tile);
           bool every = true;
@@ -129,12 +135,7 @@ TEST_CASE("attention visibility: tile ranges are tight and all_visible is exact"
             if (rule.visible(i, j)) first = std::min(first, i), last = std::max(last, i);
         int64_t lo, hi;
         rule.query_range(j0, j1, &lo, &hi);
-        if (last >= 0) {
-          CHECK(lo == first);
-          CHECK(hi == last + 1);
-        } else {
-          CHECK(lo >= hi);
-        }
+        check_tight(lo, hi, first, last);
       }
     }
   });
