@@ -12,8 +12,8 @@ namespace mixlab::cli {
 
 void require_gpu_kernels(const std::string& context) {
   try {
-    for (const char* family : {"gemm", "elementwise", "reduce", "nn", "movement", "scan", "gated_scan", "attention",
-                               "moe", "optim"})
+    for (const char* family : {"gemm", "elementwise", "reduce", "nn", "movement", "scan", "fft_conv", "gated_scan",
+                               "attention", "moe", "optim"})
       cuda::require_verified(family, context.c_str());
   } catch (const Error& e) {
     throw UsageError(e.what());

@@ -25,7 +25,7 @@ struct BroadcastIndex {
 
 enum class BinaryOp { Add, Sub, Mul, Div };
 
-enum class UnaryOp { Exp, Log, Sqrt, Rsqrt, Square, Tanh, Sigmoid, Silu, GeluTanh, GeluErf, Softplus, Elu, Relu };
+enum class UnaryOp { Exp, Log, Sqrt, Rsqrt, Square, Tanh, Sigmoid, Silu, GeluTanh, GeluErf, Softplus, Elu, Relu, Sin, Cos };
 
 // Op parameters: softplus (p0 = beta, p1 = threshold), elu (p0 = alpha).
 struct UnaryParams {
@@ -67,6 +67,8 @@ MIXLAB_HOST_DEVICE inline T unary_value(T v, T p0, T p1) {
   if constexpr (op == UnaryOp::Softplus) return p0 * v > p1 ? v : std::log1p(std::exp(p0 * v)) / p0;
   if constexpr (op == UnaryOp::Elu) return v > T(0) ? v : p0 * std::expm1(v);
   if constexpr (op == UnaryOp::Relu) return v > T(0) ? v : T(0);
+  if constexpr (op == UnaryOp::Sin) return std::sin(v);
+  if constexpr (op == UnaryOp::Cos) return std::cos(v);
 }
 
 // f'(x), given x and y = f(x)
@@ -94,6 +96,8 @@ MIXLAB_HOST_DEVICE inline T unary_derivative(T v, T f, T p0, T p1) {
   if constexpr (op == UnaryOp::Softplus) return p0 * v > p1 ? T(1) : sigmoid_value(p0 * v);
   if constexpr (op == UnaryOp::Elu) return v > T(0) ? T(1) : f + p0;
   if constexpr (op == UnaryOp::Relu) return v > T(0) ? T(1) : T(0);
+  if constexpr (op == UnaryOp::Sin) return std::cos(v);
+  if constexpr (op == UnaryOp::Cos) return -std::sin(v);
 }
 
 // Calls body(std::integral_constant<Op, op>{}) for the run-time `op`, so the
@@ -126,6 +130,8 @@ void dispatch_unary(UnaryOp op, Body&& body) {
     MIXLAB_UNARY_CASE(Softplus)
     MIXLAB_UNARY_CASE(Elu)
     MIXLAB_UNARY_CASE(Relu)
+    MIXLAB_UNARY_CASE(Sin)
+    MIXLAB_UNARY_CASE(Cos)
 #undef MIXLAB_UNARY_CASE
   }
 }

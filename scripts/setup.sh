@@ -17,6 +17,7 @@ packages=(
   catch2                           # tests (Catch2 v2)
   nlohmann-json3-dev               # metrics.jsonl, safetensors headers
   libfmt-dev                       # formatting
+  libfftw3-dev                     # FFTW: the CPU FFT path of the long convolution (float and double)
   gnuplot-nox libgnuplot-iostream-dev  # plots
   python3                          # scripts/sweep and its tests (standard library only)
 )

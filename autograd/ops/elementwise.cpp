@@ -1,6 +1,7 @@
 // Elementwise ops: broadcasting binary arithmetic, scalar affine, and unary
 // functions. Each forward is followed by its backward rule.
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/periodic.h"
 
 #include "autograd/ops/op_util.h"
 #include "autograd/ops/reduce.h"
@@ -212,5 +213,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 Tensor elu(const Tensor& x, double alpha) { return unary("elu", cpu::UnaryOp::Elu, x, {alpha, 0}); }
 Tensor relu(const Tensor& x) { return unary("relu", cpu::UnaryOp::Relu, x); }
+Tensor sin(const Tensor& x) { return unary("sin", cpu::UnaryOp::Sin, x); }
+Tensor cos(const Tensor& x) { return unary("cos", cpu::UnaryOp::Cos, x); }
 
 }  // namespace mixlab

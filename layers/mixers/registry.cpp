@@ -16,6 +16,9 @@ MixerSpec mamba2_mixer_spec();
 MixerSpec rwkv6_mixer_spec();
 MixerSpec linformer_mixer_spec();
 MixerSpec performer_mixer_spec();
+MixerSpec baseconv_mixer_spec();
+MixerSpec h3_mixer_spec();
+MixerSpec hyena_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -29,6 +32,9 @@ const std::vector<MixerSpec>& mixer_registry() {
       rwkv6_mixer_spec(),
       linformer_mixer_spec(),
       performer_mixer_spec(),
+      baseconv_mixer_spec(),
+      h3_mixer_spec(),
+      hyena_mixer_spec(),
   };
   return registry;
 }

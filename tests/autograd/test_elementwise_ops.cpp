@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "autograd/ops/periodic.h"
 #include "tests/autograd/gradcheck.h"
 
 using namespace mixlab;
@@ -39,6 +40,8 @@ TEST_CASE("elementwise unary ops: gradients", "[ops][elementwise][grad]") {
       {"softplus beta 2 threshold 1", {{3, 4}}, [](const V& x) { return softplus(x[0], 2.0, 1.0); }, -2, 2},
       {"elu", {{3, 4}}, [](const V& x) { return elu(x[0], 0.7); }, -2, 2},
       {"relu", {{3, 4}}, [](const V& x) { return relu(x[0]); }, -2, 2},
+      {"sin", {{3, 4}}, [](const V& x) { return sin(x[0]); }, -4, 4},
+      {"cos", {{3, 4}}, [](const V& x) { return cos(x[0]); }, -4, 4},
   });
 }
 

@@ -2,6 +2,7 @@
 // options and each of its declared variants, is checked for the contract in
 // layers/mixers/mixer.h. A new mixer gets all of this by registering.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -125,6 +126,12 @@ TEST_CASE("conformance: causal mixers never look ahead", "[mixers][conformance]"
       for (int64_t c = 0; c < kDModel; ++c) changed[(b * kSeq + t0) * kDModel + c] += 1.0;
     std::vector<double> y0 = m->forward(x).to_vector();
     std::vector<double> y1 = m->forward(Tensor::from_vector(changed, x.shape(), DType::F64)).to_vector();
+    // Earlier outputs must not move beyond rounding: exactly not for the
+    // direct forms, while an FFT convolution (baseconv, h3, hyena with conv =
+    // fft) lets every input reach every output at the level of F64 rounding
+    // of the whole sequence's scale. A look-ahead moves them by O(1).
+    double scale = 0;
+    for (double y : y0) scale = std::max(scale, std::abs(y));
     for (int64_t b = 0; b < kBatch; ++b)
       for (int64_t t = 0; t < kSeq; ++t) {
         double diff = 0;
@@ -133,7 +140,7 @@ TEST_CASE("conformance: causal mixers never look ahead", "[mixers][conformance]"
           diff += std::abs(y1[i] - y0[i]);
         }
         if (t < t0)
-          CHECK(diff == 0.0);
+          CHECK(diff <= 1e-13 * kDModel * scale);
         else if (t == t0)
           CHECK(diff > 0.0);  // the change is seen from its own position on
       }
