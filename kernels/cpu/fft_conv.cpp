@@ -142,6 +142,16 @@ std::vector<std::complex<T>> filter_spectra(const PlanPair<T>& plans, const T* h
   return spectra;
 }
 
+// The first `used` taps tap-major, (used, C): the direct loops then read
+// every channel's tap s as one contiguous row.
+template <typename T>
+std::vector<T> taps_by_row(const T* h, int64_t C, int64_t K, int64_t used) {
+  std::vector<T> rows(used * C);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t s = 0; s < used; ++s) rows[s * C + c] = h[c * K + s];
+  return rows;
+}
+
 }  // namespace
 
 int64_t fft_conv_size(int64_t time, int64_t taps) {
@@ -219,6 +229,7 @@ template <typename T>
 void long_conv_direct_forward(const T* x, const T* h, T* y, int64_t batch, int64_t time, int64_t channels,
                               int64_t taps) {
   const int64_t Tn = time, C = channels, K = taps;
+  const std::vector<T> hr = taps_by_row(h, C, K, std::min(K, Tn));
 #pragma omp parallel if (batch * Tn * C * std::min(K, Tn) > kParallelMin)
   {
     std::vector<double> acc(C);
@@ -227,8 +238,8 @@ void long_conv_direct_forward(const T* x, const T* h, T* y, int64_t batch, int64
       const int64_t t = row % Tn;
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t s = 0; s <= std::min(t, K - 1); ++s) {
-        const T* xs = x + (row - s) * C;
-        for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(h[c * K + s]) * xs[c];
+        const T *xs = x + (row - s) * C, *hs = hr.data() + s * C;
+        for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(hs[c]) * xs[c];
       }
       for (int64_t c = 0; c < C; ++c) y[row * C + c] = static_cast<T>(acc[c]);
     }
@@ -241,6 +252,7 @@ void long_conv_direct_backward(const T* x, const T* h, const T* g, T* dx, T* dh,
   const int64_t B = batch, Tn = time, C = channels, K = taps;
   const bool big = B * Tn * C * std::min(K, Tn) > kParallelMin;
   if (dx) {
+    const std::vector<T> hr = taps_by_row(h, C, K, std::min(K, Tn));
 #pragma omp parallel if (big)
     {
       std::vector<double> acc(C);
@@ -249,8 +261,8 @@ void long_conv_direct_backward(const T* x, const T* h, const T* g, T* dx, T* dh,
         const int64_t s = row % Tn;
         std::fill(acc.begin(), acc.end(), 0.0);
         for (int64_t j = 0; j <= std::min(Tn - 1 - s, K - 1); ++j) {
-          const T* gs = g + (row + j) * C;
-          for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(h[c * K + j]) * gs[c];
+          const T *gs = g + (row + j) * C, *hj = hr.data() + j * C;
+          for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(hj[c]) * gs[c];
         }
         for (int64_t c = 0; c < C; ++c) dx[row * C + c] = static_cast<T>(acc[c]);
       }
