@@ -16,6 +16,8 @@ MixerSpec mamba2_mixer_spec();
 MixerSpec rwkv6_mixer_spec();
 MixerSpec linformer_mixer_spec();
 MixerSpec performer_mixer_spec();
+MixerSpec deltanet_mixer_spec();
+MixerSpec gated_deltanet_mixer_spec();
 MixerSpec gla_mixer_spec();
 MixerSpec rwkv7_mixer_spec();
 
@@ -31,6 +33,8 @@ const std::vector<MixerSpec>& mixer_registry() {
       rwkv6_mixer_spec(),
       linformer_mixer_spec(),
       performer_mixer_spec(),
+      deltanet_mixer_spec(),
+      gated_deltanet_mixer_spec(),
       gla_mixer_spec(),
       rwkv7_mixer_spec(),
   };

@@ -48,10 +48,13 @@
 // ctx.out_std) instead of zeros (mixlab's convention). LoRA ranks: 0 = the
 // official suggestion max(32, round(k·√C/32)·32), k = 2.5 (decay, a), 5 (gate).
 //
-// Forms (rwkv7.form): recurrent — token by token from ops (the same
-// arithmetic as step()); it is also the training form until the fused delta
-// scan lands (docs/mixers.md, rwkv7). Decode keeps x_{t−1} (C) and the WKV
-// state (H·N·N); prefill runs the configured form from it.
+// Forms (rwkv7.form): fused (default) — the delta-rule scan of
+// autograd/ops/delta_scan.h with a = −(a ⊙ κ̂), b = κ̂, the per-channel log
+// decay and scale 1, hand-written backward, rwkv7.chunk_size tokens between
+// the states it keeps for the backward; recurrent — token by token from ops
+// (the same arithmetic as step()), kept as the cross-check. Decode keeps
+// x_{t−1} (C) and the WKV state (H·N·N); prefill runs the configured form
+// from it.
 #include <algorithm>
 #include <cmath>
 
@@ -66,12 +69,12 @@ namespace mixlab {
 
 namespace {
 
-enum class Rwkv7Form { Recurrent };
+enum class Rwkv7Form { Fused, Recurrent };
 
 struct Rwkv7Options {
-  int64_t head_size = 0, decay_lora = 0, a_lora = 0, gate_lora = 0;
+  int64_t head_size = 0, decay_lora = 0, a_lora = 0, gate_lora = 0, chunk_size = 64;
   double norm_eps = 64e-5;
-  Rwkv7Form form = Rwkv7Form::Recurrent;
+  Rwkv7Form form = Rwkv7Form::Fused;
 };
 
 constexpr int kShifts = 6;  // lerp targets r, w, k, v, a, g
@@ -92,7 +95,7 @@ struct Rwkv7State : MixerState {
 class Rwkv7 : public SequenceMixer {
  public:
   Rwkv7(const MixerContext& ctx, const Rwkv7Options& o, Generator& gen)
-      : d_model_(ctx.d_model), eps_(o.norm_eps), form_(o.form) {
+      : d_model_(ctx.d_model), chunk_(o.chunk_size), eps_(o.norm_eps), form_(o.form) {
     const std::string& section = ctx.section;
     const int64_t C = d_model_;
     N_ = o.head_size > 0 ? o.head_size : std::min<int64_t>(64, C);
@@ -213,7 +216,7 @@ class Rwkv7 : public SequenceMixer {
   }
 
   // The mixer on x (B,T,C), from `state` (advanced past x) or from zeros.
-  Tensor run(const Tensor& x, Rwkv7State* state, Rwkv7Form) const {
+  Tensor run(const Tensor& x, Rwkv7State* state, Rwkv7Form form) const {
     const int64_t B = x.size(0), T = x.size(1), C = d_model_;
     Tensor prev = state ? state->prev : Tensor::zeros({B, 1, C}, x.dtype(), x.device());
     const Tensor shifted = T > 1 ? concat({prev, slice(x, 1, 0, T - 1)}, 1) : prev;
@@ -235,12 +238,17 @@ class Rwkv7 : public SequenceMixer {
     Tensor k_new = mul(k, add(mul(add(a, -1.0), k_a_), 1.0));  // k ⊙ (1 + (a − 1) ⊙ k_a)
     Tensor rh = heads(r, B, T), kh = heads(k_new, B, T), vh = heads(v, B, T);
     Tensor alpha = neg(mul(heads(a, B, T), kappa_hat));
-    Tensor S = state ? state->wkv : Tensor::zeros({B, H_, N_, N_}, x.dtype(), x.device());
-    Tensor o = recurrent(rh, kh, vh, heads(log_decay, B, T), alpha, kappa_hat, S);  // (B,H,T,N)
-    if (state) {
-      state->wkv = S;
-      state->prev = slice(x, 1, T - 1, T);
+    Tensor o;  // (B,H,T,N)
+    if (form == Rwkv7Form::Fused) {
+      const Tensor S0 = state ? state->wkv : Tensor();
+      o = delta_scan(rh, kh, vh, heads(log_decay, B, T), alpha, kappa_hat, S0, {.chunk = chunk_, .scale = 1.0},
+                     state ? &state->wkv : nullptr);
+    } else {
+      Tensor S = state ? state->wkv : Tensor::zeros({B, H_, N_, N_}, x.dtype(), x.device());
+      o = recurrent(rh, kh, vh, heads(log_decay, B, T), alpha, kappa_hat, S);
+      if (state) state->wkv = S;
     }
+    if (state) state->prev = slice(x, 1, T - 1, T);
     // GroupNorm per head, affine per channel; then the r·k̃·ρ bonus times v.
     Tensor normed = layer_norm(o, Tensor(), Tensor(), eps_);
     Tensor bonus = mul(sum(mul(mul(rh, kh), r_k_.reshape({H_, 1, N_})), 3, true), vh);
@@ -249,7 +257,7 @@ class Rwkv7 : public SequenceMixer {
     return output_->forward(mul(merged, g));
   }
 
-  int64_t d_model_;
+  int64_t d_model_, chunk_;
   double eps_;
   Rwkv7Form form_;
   int64_t N_ = 0, H_ = 0;
@@ -358,14 +366,17 @@ MixerSpec rwkv7_mixer_spec() {
           .add("gate_lora", &O::gate_lora, "rank of the output-gate LoRA; 0 = max(32, round(5 sqrt(C)/32)*32)",
                at_least(int64_t{0}))
           .add("norm_eps", &O::norm_eps, "GroupNorm eps (official 64e-5)", greater_than(0.0))
-          .add("form", &O::form, "recurrent (token by token from ops)",
-               named<Rwkv7Form>({{"recurrent", Rwkv7Form::Recurrent}})),
+          .add("form", &O::form,
+               "fused (the delta-rule scan, hand-written backward) | recurrent (token by token from ops); equal up "
+               "to rounding",
+               named<Rwkv7Form>({{"fused", Rwkv7Form::Fused}, {"recurrent", Rwkv7Form::Recurrent}}))
+          .add("chunk_size", &O::chunk_size, "tokens per chunk of the fused scan", at_least(int64_t{1})),
       [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<Rwkv7>(ctx, o, gen);
       },
-      {{"head_size=2", "decay_lora=2", "a_lora=3", "gate_lora=4"},
+      {{"head_size=2", "decay_lora=2", "a_lora=3", "gate_lora=4", "form=recurrent"},
        {"head_size=4", "decay_lora=3", "a_lora=2", "gate_lora=2", "norm_eps=0.1"},
-       {"decay_lora=1", "a_lora=1", "gate_lora=1"}});
+       {"decay_lora=1", "a_lora=1", "gate_lora=1", "chunk_size=3"}});
 }
 
 }  // namespace mixlab

@@ -33,6 +33,30 @@ TEST_CASE("rwkv7: forward equals the F64 reference with several heads over long 
   }
 }
 
+TEST_CASE("rwkv7: the fused and recurrent forms agree on outputs and every gradient", "[rwkv7]") {
+  const int64_t B = 2;
+  for (auto [D, head] : {std::pair<int64_t, const char*>{12, "4"}, {8, "8"}})
+    for (int64_t T : {15, 33}) {
+      INFO("d_model " << D << ", head_size " << head << ", T " << T);
+      const std::vector<std::string> base = {std::string("rwkv7.head_size=") + head, "rwkv7.decay_lora=3",
+                                             "rwkv7.a_lora=2", "rwkv7.gate_lora=4"};
+      auto with = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return make_rwkv7(D, args);
+      };
+      Generator gen(4 + T);
+      Tensor x = Tensor::randn({B, T, D}, gen, DType::F64);
+      Tensor w = Tensor::uniform({B, T, D}, gen, -1.0, 1.0, DType::F64);
+      const testing::FormOutcome recurrent = testing::forward_backward(*with({"rwkv7.form=recurrent"}), x, w);
+      for (const char* chunk : {"1", "5", "16", "64"}) {
+        INFO("chunk " << chunk);
+        auto m = with({"rwkv7.form=fused", std::string("rwkv7.chunk_size=") + chunk});
+        testing::check_same_outcome(recurrent, testing::forward_backward(*m, x, w), 1e-10, 1e-10);
+      }
+    }
+}
+
 TEST_CASE("rwkv7: prefill in pieces through the state equals one forward, then decoding continues", "[rwkv7]") {
   const int64_t B = 2, D = 8, T = 23, extra = 3;
   auto m = make_rwkv7(D, {"rwkv7.head_size=4", "rwkv7.decay_lora=2", "rwkv7.a_lora=2", "rwkv7.gate_lora=3"});
