@@ -2,6 +2,7 @@
 // Every differentiable op, grouped by kind. Each op's forward and backward sit
 // side by side in autograd/ops/<kind>.cpp.
 #include "autograd/ops/attention.h"
+#include "autograd/ops/delta_scan.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/gated_scan.h"
 #include "autograd/ops/linalg.h"

@@ -27,6 +27,12 @@ const std::vector<MixerSetup>& mixer_setups() {
       {"rwkv6", "rwkv6", {"head_size=64"}},
       {"rwkv6_recurrent", "rwkv6", {"head_size=64", "form=recurrent"}, 4096},
       {"shortconv", "shortconv", {}},
+      // 8 heads of 64 at d_model 512 (fla's DeltaNet sizes its heads as d_model / heads).
+      {"deltanet", "deltanet", {"n_heads=8"}},
+      {"deltanet_recurrent", "deltanet", {"n_heads=8", "form=recurrent"}},
+      {"deltanet_composed", "deltanet", {"n_heads=8", "form=composed"}, 4096},
+      {"gated_deltanet", "gated_deltanet", {"n_heads=8"}},
+      {"gated_deltanet_composed", "gated_deltanet", {"n_heads=8", "form=composed"}, 4096},
   };
   return setups;
 }

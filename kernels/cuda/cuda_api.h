@@ -86,6 +86,14 @@ struct GatedScanArgs {
   double scale;
 };
 
+// The delta-rule scan (delta_scan.def).
+struct DeltaScanArgs {
+  int64_t B, H, T, dk, dv;
+  int64_t decay_width;  // 0, 1 or dk
+  int64_t chunk;
+  double scale;
+};
+
 // ---- the kernel entry points, from the lists ------------------------------
 
 #define MIXLAB_CUDA_FUNCTION(ret, name, params) ret name params;

@@ -19,6 +19,10 @@ MixerSpec performer_mixer_spec();
 MixerSpec baseconv_mixer_spec();
 MixerSpec h3_mixer_spec();
 MixerSpec hyena_mixer_spec();
+MixerSpec deltanet_mixer_spec();
+MixerSpec gated_deltanet_mixer_spec();
+MixerSpec gla_mixer_spec();
+MixerSpec rwkv7_mixer_spec();
 
 const std::vector<MixerSpec>& mixer_registry() {
   static const std::vector<MixerSpec> registry = {
@@ -35,6 +39,10 @@ const std::vector<MixerSpec>& mixer_registry() {
       baseconv_mixer_spec(),
       h3_mixer_spec(),
       hyena_mixer_spec(),
+      deltanet_mixer_spec(),
+      gated_deltanet_mixer_spec(),
+      gla_mixer_spec(),
+      rwkv7_mixer_spec(),
   };
   return registry;
 }
