@@ -10,7 +10,7 @@ mixlab_cli_test(train_help_one_task_section ARGS train|--help STDOUT "\\[task\\]
   REJECT "\\[task\\].*\\[task\\]")
 # `mixlab list NAME ...`: only those; an unknown name is one line naming the known ones.
 mixlab_cli_test(list_one_mixer ARGS list|mamba2 STDOUT "^mamba2: [^\n]*\n.*--mamba2.d_state" REJECT "mha\\.|Tasks|task\\.")
-mixlab_cli_test(list_mixer_and_task ARGS list|performer|mqar STDOUT "^performer: .*--performer.stabiliser.*\\[task\\] mqar")
+mixlab_cli_test(list_mixer_and_task ARGS list|performer|mqar STDOUT "^performer: .*--performer.feature_eps.*\\[task\\] mqar")
 mixlab_cli_test(list_unknown ARGS list|mamba3 EXIT 2
   STDERR "^mixlab: list: unknown mixer, preset or task 'mamba3' \\(known: mha, [^\n]*mamba2[^\n]*mqar[^\n]*\\)\n$")
 # `mixlab info RUN_DIR` reads the run's config.ini, as eval and generate do.

@@ -6,7 +6,7 @@
 //   x̂ = d^(−1/4)·x, p = x̂ Ωᵀ (M), h(x) = ‖x̂‖²/2, ratio = M^(−1/2)
 //   softmax kernel: φ(x) = ratio·(exp(p − h − c) + feature_eps)
 //     queries: c = max_i p_i of that token
-//     keys (stabiliser = reference, performer-pytorch's softmax_kernel): c = the
+//     keys (performer-pytorch's softmax_kernel): c = the
 //       max of p over the keys' tokens and features: all T (non-causal), or the
 //       prefix s ≤ t for query t (causal; see below)
 //   relu kernel (generalised):  φ(x) = relu(p) + 1e-3
@@ -27,9 +27,9 @@
 //   (autograd/ops/gated_scan.h) with a column of ones in v for the
 //   denominator; the second is a running sum of [v, 1]. Decoding carries S
 //   (M×(d+1)), that sum (d+1) and c.
-//   stabiliser = shifted (mixlab's earlier form, kept for comparison,
-//   docs/mixers.md): keys use the max of p − h instead of p, and causally each
-//   key's whole feature, feature_eps included, is rescaled by exp(c_s − c_t).
+//   (mixlab's earlier form stabilised keys by the max of p − h and rescaled
+//   feature_eps with the rest; it approximates softmax attention worse and
+//   was removed: docs/mixers.md, performer.)
 //   y = W_out concat_h(o) (+ bias); q, k, v projections with bias (lucidrains).
 //
 // Ω: ⌈M/d⌉ blocks of d orthonormal rows (Gram-Schmidt of Gaussian blocks),
@@ -58,7 +58,7 @@ namespace {
 
 struct PerformerOptions {
   int64_t n_heads = 1, nb_features = 0, redraw_interval = 1000, chunk_size = 64;
-  std::string kernel = "softmax", ortho_scaling = "norm", stabiliser = "reference";
+  std::string kernel = "softmax", ortho_scaling = "norm";
   bool causal = true, fixed_features = false;
   double feature_eps = 1e-4, eps = 1e-6;
 };
@@ -66,7 +66,7 @@ struct PerformerOptions {
 struct PerformerState : MixerState {
   Tensor S;    // (B, H, M, d+1): Σ κ_s [v_s, 1]ᵀ, the last column is z
   Tensor m;    // (B, H): the running key max (softmax kernel only)
-  Tensor sum;  // (B, H, 1, d+1): Σ [v_s, 1] (softmax kernel, reference stabiliser only: the feature_eps part)
+  Tensor sum;  // (B, H, 1, d+1): Σ [v_s, 1] (softmax kernel only: the feature_eps part)
   std::vector<Tensor> tensors() const override { return {S, m, sum}; }
 };
 
@@ -74,7 +74,6 @@ class Performer : public SequenceMixer {
  public:
   Performer(const MixerContext& ctx, const PerformerOptions& o, Generator& gen)
       : d_model_(ctx.d_model), n_heads_(o.n_heads), causal_(o.causal), relu_(o.kernel == "relu"),
-        shifted_(o.stabiliser == "shifted"),
         fixed_(o.fixed_features), sqrt_d_scaling_(o.ortho_scaling == "sqrt_d"), interval_(o.redraw_interval),
         chunk_(o.chunk_size), feature_eps_(o.feature_eps), eps_(o.eps) {
     MIXLAB_CHECK(ctx.d_model % o.n_heads == 0, ctx.section, ".n_heads: d_model ", ctx.d_model,
@@ -120,7 +119,7 @@ class Performer : public SequenceMixer {
     s->S = Tensor::zeros({batch, n_heads_, M_, d_ + 1}, q_proj_->weight.dtype(), q_proj_->weight.device());
     if (!relu_)
       s->m = Tensor::full({batch, n_heads_}, -std::numeric_limits<double>::infinity(), DType::F64);
-    if (!relu_ && !shifted_)
+    if (!relu_)
       s->sum = Tensor::zeros({batch, n_heads_, 1, d_ + 1}, q_proj_->weight.dtype(), q_proj_->weight.device());
     return s;
   }
@@ -134,12 +133,12 @@ class Performer : public SequenceMixer {
 
   Tensor step(const Tensor& x_t, MixerState& state) override { return step_through_prefill(x_t, state); }
 
-  // S (M×d), z (M) and the running max per head; the reference stabiliser adds
+  // S (M×d) and z (M) per head; the softmax kernel adds the running max and
   // the running sum of [v, 1].
   int64_t state_bytes(int64_t) const override {
     if (!causal_) return 0;
     if (relu_) return n_heads_ * (M_ * d_ + M_) * 4;
-    return n_heads_ * (M_ * d_ + M_ + 1 + (shifted_ ? 0 : d_ + 1)) * 4;
+    return n_heads_ * (M_ * d_ + M_ + 1 + d_ + 1) * 4;
   }
 
   Tensor reference_forward(const Tensor& x) const override;
@@ -235,8 +234,7 @@ class Performer : public SequenceMixer {
       fk = add(relu(p), 1e-3);
     } else {
       Tensor k_tilde = sub(p, h);
-      // The max over tokens and features, of p (reference) or of p − h (shifted).
-      Tensor stab = max(max(shifted_ ? k_tilde : p, -1, true), -2, true);
+      Tensor stab = max(max(p, -1, true), -2, true);  // of p over tokens and features
       fk = mul(add(exp(sub(k_tilde, stab)), feature_eps_), 1.0 / std::sqrt(static_cast<double>(M_)));
     }
     Tensor kv = matmul(fk, v, true, false);                                  // (B,H,M,d)
@@ -256,10 +254,10 @@ class Performer : public SequenceMixer {
       kappa = add(relu(p), 1e-3);
     } else {
       Tensor k_tilde = sub(p, h);
-      // m_t = max(m_{t−1}, max_i p_t,i) (or of k̃ = p − h, shifted): the host
-      // finds which token attains it, and m is gathered from the token maxima
-      // with ops, so it stays differentiable (only the eps terms depend on it).
-      Tensor token_max = max(shifted_ ? k_tilde : p, -1, false);  // (B,H,T)
+      // m_t = max(m_{t−1}, max_i p_t,i): the host finds which token attains
+      // it, and m is gathered from the token maxima with ops, so it stays
+      // differentiable (only the eps terms depend on it).
+      Tensor token_max = max(p, -1, false);  // (B,H,T)
       const std::vector<double> tm = token_max.to_vector();
       std::vector<double> start = state ? state->m.to_vector()
                                         : std::vector<double>(B * n_heads_, -std::numeric_limits<double>::infinity());
@@ -292,17 +290,15 @@ class Performer : public SequenceMixer {
       if (state && state->position > 0) first = Tensor::from_vector(prior, {B, n_heads_, 1, 1}, x.dtype(), x.device());
       log_decay = sub(concat({first, slice(m, 2, 0, T - 1)}, 2), m);
       if (state) state->m = Tensor::from_vector(start, {B, n_heads_}, DType::F64);
-      // shifted: feature_eps inside κ, rescaled with the rest; reference: it
-      // stays unscaled, added below through the running sum of [v, 1].
-      kappa = shifted_ ? add(exp(sub(k_tilde, m)), feature_eps_) : exp(sub(k_tilde, m));
-      kappa = mul(kappa, 1.0 / std::sqrt(static_cast<double>(M_)));
+      // feature_eps stays unscaled: it is added below through the running sum of [v, 1].
+      kappa = mul(exp(sub(k_tilde, m)), 1.0 / std::sqrt(static_cast<double>(M_)));
     }
     Tensor ones = Tensor::ones({B, n_heads_, T, 1}, v.dtype(), v.device());
     Tensor values = concat({v, ones}, -1);
     Tensor out = gated_scan(fq, kappa, values, log_decay, Tensor(), state ? state->S : Tensor(), {.chunk = chunk_},
                             state ? &state->S : nullptr);
     Tensor q_sum = sum(fq, -1, true);  // φ(q)·1: what a per-feature constant of the keys contributes
-    if (!relu_ && !shifted_) {
+    if (!relu_) {
       Tensor running = cumsum(values, 2);  // Σ_{s≤t} [v_s, 1]
       if (state) {
         running = add(running, state->sum);
@@ -319,7 +315,7 @@ class Performer : public SequenceMixer {
   }
 
   int64_t d_model_, n_heads_;
-  bool causal_, relu_, shifted_, fixed_, sqrt_d_scaling_;
+  bool causal_, relu_, fixed_, sqrt_d_scaling_;
   int64_t interval_, chunk_;
   double feature_eps_, eps_;
   int64_t d_ = 0, M_ = 0;
@@ -377,14 +373,12 @@ Tensor Performer::reference_forward(const Tensor& x) const {
           pk[t][r] = p[r];
         }
       }
-      // Key features: relu as is; softmax with the max over the keys a query
-      // reads (all T, or the prefix s ≤ t causally) of p (reference) or of
-      // k̃ = p − h (shifted, where causally each key is taken at its own
-      // prefix max c_s and then rescaled to c_t, feature_eps included).
+      // Key features: relu as is; softmax with the max of p over the keys a
+      // query reads (all T, or the prefix s ≤ t causally).
       std::vector<double> running(T);
       double c = -1e300;
       for (int64_t t = 0; t < T; ++t) {
-        for (int64_t r = 0; r < M; ++r) c = std::max(c, shifted_ ? kt[t][r] : pk[t][r]);
+        for (int64_t r = 0; r < M; ++r) c = std::max(c, pk[t][r]);
         running[t] = c;
       }
       for (int64_t t = 0; t < T; ++t) {
@@ -396,11 +390,7 @@ Tensor Performer::reference_forward(const Tensor& x) const {
         for (int64_t s = 0; s <= last; ++s) {
           double dot = 0;
           for (int64_t r = 0; r < M; ++r) {
-            double fk = kt[s][r];
-            if (!relu_ && shifted_ && causal_)
-              fk = (std::exp(kt[s][r] - running[s]) + feature_eps_) * inv_sqrt_m * std::exp(running[s] - ct);
-            else if (!relu_)
-              fk = (std::exp(kt[s][r] - ct) + feature_eps_) * inv_sqrt_m;
+            const double fk = relu_ ? kt[s][r] : (std::exp(kt[s][r] - ct) + feature_eps_) * inv_sqrt_m;
             dot += fq[t][r] * fk;
           }
           for (int64_t i = 0; i < d; ++i) num[i] += dot * v[s][hd * d + i];
@@ -456,10 +446,6 @@ MixerSpec performer_mixer_spec() {
           .add("redraw_interval", &O::redraw_interval, "redraw Ω every N training steps (0 = never)",
                at_least(int64_t{0}))
           .add("fixed_features", &O::fixed_features, "never redraw Ω")
-          .add("stabiliser", &O::stabiliser,
-               "softmax key stabiliser: reference (max of x̂Ωᵀ, performer-pytorch; causally over the prefix) | "
-               "shifted (max of x̂Ωᵀ − ‖x̂‖²/2, feature_eps rescaled as the causal max grows)",
-               one_of({"reference", "shifted"}))
           .add("feature_eps", &O::feature_eps, "added to every softmax-kernel feature", at_least(0.0))
           .add("eps", &O::eps,
                "causal form: added to every feature of the key sums in the denominator (the non-causal form has "
@@ -473,9 +459,7 @@ MixerSpec performer_mixer_spec() {
        {"causal=false", "nb_features=5"},
        {"kernel=relu", "ortho_scaling=sqrt_d", "chunk_size=2"},
        {"causal=false", "kernel=relu", "n_heads=2"},
-       {"fixed_features=true", "redraw_interval=0"},
-       {"stabiliser=shifted", "n_heads=2", "chunk_size=3"},
-       {"stabiliser=shifted", "causal=false"}});
+       {"fixed_features=true", "redraw_interval=0"}});
 }
 
 }  // namespace mixlab
