@@ -119,8 +119,8 @@ int run_attention_benchmark(const Args& args) {
                   "215-296 TFLOP/s\n");
   } else {
     peak = measure_peak_flops(threads, 0.3).gflops;
-    std::printf("mixlab bench attention: FP32 forward+backward, B·H = 4 (B 1, H 4), %d threads, peak %.1f GFLOP/s\n",
-                threads, peak);
+    std::printf("mixlab bench attention: FP32 forward+backward, B·H = 4 (B 1, H 4), %s, peak %.1f GFLOP/s\n",
+                count_of(threads, "thread").c_str(), peak);
   }
   std::printf("%6s %4s %7s | %8s %6s | %10s %9s %7s %10s | %10s %9s %10s\n", "T", "d", "causal", "fwd GF/s", "%peak",
               "fused ms", "GFLOP/s", "%peak", "mem MiB", "plain ms", "GFLOP/s", "mem MiB");

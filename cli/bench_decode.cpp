@@ -95,8 +95,8 @@ int run_model_decode(const std::vector<std::string>& configs, const std::vector<
                        " learned positions, fewer than context + steps (" + std::to_string(longest) +
                        "); use positions none/sinusoidal or RoPE for decode benchmarks");
   }
-  std::printf("mixlab bench decode: whole models, batch %lld, F32, %d threads, %lld timed steps\n",
-              static_cast<long long>(B), threads, static_cast<long long>(steps));
+  std::printf("mixlab bench decode: whole models, batch %lld, F32, %s, %lld timed steps\n",
+              static_cast<long long>(B), count_of(threads, "thread").c_str(), static_cast<long long>(steps));
   std::printf("%-40s %10s %8s | %10s | %12s %12s\n", "config", "params", "context", "tokens/s", "state MiB", "held MiB");
   for (auto& [config, model] : models) {
     model->eval();
@@ -144,8 +144,9 @@ int run_decode_benchmark(const Args& args) {
   for (int64_t L : contexts) longest = std::max(longest, L);
   if (vm.count("config")) return run_model_decode(vm["config"].as<std::vector<std::string>>(), contexts, B, steps, threads);
 
-  std::printf("mixlab bench decode: one mixer layer, d_model %lld, batch %lld, F32, %d threads, %lld timed steps\n",
-              static_cast<long long>(D), static_cast<long long>(B), threads, static_cast<long long>(steps));
+  std::printf("mixlab bench decode: one mixer layer, d_model %lld, batch %lld, F32, %s, %lld timed steps\n",
+              static_cast<long long>(D), static_cast<long long>(B), count_of(threads, "thread").c_str(),
+              static_cast<long long>(steps));
   std::printf("%-12s %8s | %10s | %12s %12s | %12s\n", "mixer", "context", "tokens/s", "state KiB", "B/token",
               "held KiB");
   for (const MixerSetup& setup : setups) {

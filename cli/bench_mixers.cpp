@@ -95,8 +95,8 @@ int run_mixers_benchmark(const Args& args) {
   int64_t longest = 0;
   for (int64_t T : lengths) longest = std::max(longest, T);
 
-  std::printf("mixlab bench mixers: one mixer layer, forward+backward, d_model %lld, batch %lld, F32, %d threads\n",
-              static_cast<long long>(D), static_cast<long long>(B), threads);
+  std::printf("mixlab bench mixers: one mixer layer, forward+backward, d_model %lld, batch %lld, F32, %s\n",
+              static_cast<long long>(D), static_cast<long long>(B), count_of(threads, "thread").c_str());
   std::printf("%-18s", "mixer");
   for (int64_t T : lengths) std::printf(" | T=%-6lld ms    MiB", static_cast<long long>(T));
   std::printf(" | faster than mha from T\n");

@@ -127,9 +127,9 @@ int run_scan_benchmark(const Args& args) {
   }
   cpu::set_compute_threads(threads);
   const PeakFlops peak = measure_peak_flops(threads, 0.3);
-  std::printf("mixlab bench scan: FP32 gated_scan, B·H = 4 (B 1, H 4), dk = dv = 64, chunk %lld, %d threads, "
+  std::printf("mixlab bench scan: FP32 gated_scan, B·H = 4 (B 1, H 4), dk = dv = 64, chunk %lld, %s, "
               "peak %.1f GFLOP/s\n",
-              static_cast<long long>(chunk), threads, peak.gflops);
+              static_cast<long long>(chunk), count_of(threads, "thread").c_str(), peak.gflops);
   std::printf("%6s %8s | %8s %8s | %9s %8s %6s | %9s %8s %8s\n", "T", "decay", "fwd ms", "GFLOP/s", "f+b ms",
               "GFLOP/s", "%peak", "recur ms", "GFLOP/s", "fwd gain");
   for (int64_t T : lengths)

@@ -94,7 +94,7 @@ int run_train_benchmark(const Args& args) {
   const cpu::GemmStats gemm = cpu::gemm_stats();
 
   const std::string where = device.is_cuda() ? device.str() + (cuda::tf32_enabled() ? " (TF32)" : "")
-                                             : std::to_string(cpu::compute_threads()) + " threads";
+                                             : count_of(cpu::compute_threads(), "thread");
   std::printf("bench train %s: %s, model %s x%d d_model %lld, %lld parameters, batch %lld, %s\n", config.c_str(),
               ex.task->describe().c_str(), ex.model.pattern.size() == 1 ? ex.model.pattern[0].c_str() : "hybrid",
               ex.model.n_layers, static_cast<long long>(ex.model.d_model),

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "autograd/device.h"
+#include "cli/command.h"
 #include "cli/cpu_runtime.h"
 #include "cli/peak_flops.h"
 #include "kernels/cpu/gemm.h"
@@ -36,7 +37,8 @@ std::string build_info() {
 #ifdef MIXLAB_WITH_OPENBLAS
   out << "  openblas: " << openblas_description() << "\n";
 #endif
-  out << "  openmp:   " << openmp_max_threads() << " max threads, " << available_processors() << " processors\n";
+  out << "  openmp:   " << count_of(openmp_max_threads(), "max thread") << ", "
+      << count_of(available_processors(), "processor") << "\n";
   out << "  simd:     " << fma_loop_description() << " FMA peak loop\n";
 #ifdef NDEBUG
   out << "  compiler: " << __VERSION__ << ", optimised (NDEBUG)\n";

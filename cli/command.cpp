@@ -64,4 +64,8 @@ Device cli_device(const std::string& context, const po::variables_map& vm) {
   }
 }
 
+std::string count_of(int64_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 }  // namespace mixlab::cli

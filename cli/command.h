@@ -32,6 +32,9 @@ struct Command {
 
 // A bad command line. main() prints "mixlab: <what>" as one line on stderr and
 // exits with kUsageExitCode, before any work starts.
+// "1 thread", "4 threads": a count with its noun in the right number.
+std::string count_of(int64_t n, const std::string& noun);
+
 class UsageError : public std::runtime_error {
  public:
   explicit UsageError(const std::string& what) : std::runtime_error(what) {}

@@ -1,11 +1,13 @@
-// `mixlab info CONFIG.ini [--contexts 1024,8192,...] [--length L]
-// [--section.key value ...]`: what a model costs, at a glance. Parameters per
+// `mixlab info CONFIG.ini|RUN_DIR [--contexts 1024,8192,...] [--length L]
+// [--section.key value ...]`: what a model costs, at a glance (of a run
+// directory: the model its config.ini describes, as eval and generate read it). Parameters per
 // layer and in total; forward FLOPs per token, counted while running one
 // forward pass of L tokens (every GEMM and the fused attention kernel;
 // elementwise work is not counted); and the decode state each layer keeps per
 // sequence at the given context lengths — the KV-cache vs recurrent-state
 // picture of a hybrid. Builds the model only; writes nothing.
 #include <cstdio>
+#include <filesystem>
 
 #include "autograd/ops.h"
 #include "cli/bench.h"
@@ -59,7 +61,8 @@ int info_command(const Args& args) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: mixlab info CONFIG.ini [--contexts 1024,8192,32768,131072] [--length L] [--section.key value ...]\n"
+          "usage: mixlab info CONFIG.ini|RUN_DIR [--contexts 1024,8192,32768,131072] [--length L] "
+          "[--section.key value ...]\n"
           "Parameters per layer and in total, forward FLOPs per token (counted over one forward pass of L\n"
           "tokens, default the task's longest sequence) and decode state bytes per layer at each context.\n");
       return 0;
@@ -76,7 +79,13 @@ int info_command(const Args& args) {
       overrides.push_back(a);
     }
   }
-  if (config.empty()) throw UsageError("info: no config given (usage: mixlab info CONFIG.ini)");
+  if (config.empty()) throw UsageError("info: no config given (usage: mixlab info CONFIG.ini|RUN_DIR)");
+  if (std::filesystem::is_directory(config)) {  // a run directory: the config it was trained with
+    const std::string inside = (std::filesystem::path(config) / "config.ini").string();
+    if (!std::filesystem::is_regular_file(inside))
+      throw UsageError("info: " + config + " is not a run directory (no config.ini)");
+    config = inside;
+  }
   const std::vector<int64_t> contexts = parse_positive_list("info", "--contexts", contexts_text);
   Experiment ex;
   std::unique_ptr<LanguageModel> model;

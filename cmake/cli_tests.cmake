@@ -25,7 +25,7 @@ endfunction()
 set(one_error_line "^mixlab: [^\n]+\n$")
 
 mixlab_cli_test(version ARGS --version
-  STDOUT "^mixlab ${PROJECT_VERSION}\n.*cuda: .*gemm: .*openmp: +[0-9]+ max threads")
+  STDOUT "^mixlab ${PROJECT_VERSION}\n.*cuda: .*gemm: .*openmp: +[0-9]+ max threads?")
 mixlab_cli_test(help ARGS --help STDOUT "usage: mixlab .*subcommands:\n  bench +[a-z]")
 mixlab_cli_test(bad_subcommand ARGS frobnicate EXIT 2 STDERR "${one_error_line}")
 mixlab_cli_test(bad_subcommand_message ARGS frobnicate EXIT 2

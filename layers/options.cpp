@@ -1,5 +1,7 @@
 #include "layers/options.h"
 
+#include <charconv>
+
 #include "autograd/error.h"
 
 namespace mixlab {
@@ -15,6 +17,12 @@ po::variables_map parse_options(const po::options_description& desc, const std::
     throw Error(e.what());
   }
   return vm;
+}
+
+po::typed_value<double>* real_value(double default_value) {
+  char buf[32];
+  const std::string text(buf, std::to_chars(buf, buf + sizeof buf, default_value).ptr);
+  return po::value<double>()->default_value(default_value, text);
 }
 
 template <typename T>

@@ -16,6 +16,11 @@ namespace po = boost::program_options;
 // command line.
 po::variables_map parse_options(const po::options_description& desc, const std::vector<std::string>& args = {});
 
+// A double-valued key with its default shown as the shortest text that reads
+// back to the same double ("0.1"); Boost's own default text prints 17
+// significant digits ("0.10000000000000001").
+po::typed_value<double>* real_value(double default_value);
+
 // Typed read with a clear error when the key is missing (a programming error:
 // every key must be declared with a default).
 template <typename T>

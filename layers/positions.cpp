@@ -11,17 +11,42 @@ double Rope::effective_base(int64_t d) const {
   return scaling == Scaling::Ntk ? base * std::pow(factor, static_cast<double>(d) / static_cast<double>(d - 2)) : base;
 }
 
+namespace {
+
+// The weight of extrapolation (θ_i kept) for pair i, from 1 at high
+// frequencies to 0 at low ones.
+std::vector<double> yarn_extrapolation(const Rope& rope, int64_t d, const std::vector<double>& theta) {
+  std::vector<double> w(d / 2);
+  if (rope.ramp == Rope::Ramp::Continuous) {
+    for (int64_t i = 0; i < d / 2; ++i) {
+      // Rotations dimension pair i completes over the original context.
+      const double r = static_cast<double>(rope.original_length) * theta[i] / (2.0 * M_PI);
+      w[i] = std::clamp((r - rope.beta_slow) / (rope.beta_fast - rope.beta_slow), 0.0, 1.0);
+    }
+    return w;
+  }
+  // The pair index at which r_i = rotations (a real number).
+  auto pair_at = [&](double rotations) {
+    return static_cast<double>(d) * std::log(static_cast<double>(rope.original_length) / (rotations * 2.0 * M_PI)) /
+           (2.0 * std::log(rope.base));
+  };
+  const double low = std::max(std::floor(pair_at(rope.beta_fast)), 0.0);
+  double high = std::min(std::ceil(pair_at(rope.beta_slow)), static_cast<double>(d - 1));
+  if (low == high) high += 0.001;
+  for (int64_t i = 0; i < d / 2; ++i) w[i] = 1.0 - std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+  return w;
+}
+
+}  // namespace
+
 std::vector<double> Rope::frequencies(int64_t d) const {
   const double b = effective_base(d);
   std::vector<double> theta(d / 2);
-  for (int64_t i = 0; i < d / 2; ++i) {
-    theta[i] = std::pow(b, -2.0 * static_cast<double>(i) / static_cast<double>(d));
-    if (scaling != Scaling::Yarn) continue;
-    // Rotations dimension pair i completes over the original context.
-    const double r = static_cast<double>(original_length) * theta[i] / (2.0 * M_PI);
-    const double extrapolate = std::clamp((r - beta_slow) / (beta_fast - beta_slow), 0.0, 1.0);
-    theta[i] = (1.0 - extrapolate) * theta[i] / factor + extrapolate * theta[i];
-  }
+  for (int64_t i = 0; i < d / 2; ++i) theta[i] = std::pow(b, -2.0 * static_cast<double>(i) / static_cast<double>(d));
+  if (scaling != Scaling::Yarn) return theta;
+  const std::vector<double> extrapolate = yarn_extrapolation(*this, d, theta);
+  for (int64_t i = 0; i < d / 2; ++i)
+    theta[i] = (1.0 - extrapolate[i]) * theta[i] / factor + extrapolate[i] * theta[i];
   return theta;
 }
 

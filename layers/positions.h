@@ -14,18 +14,27 @@ namespace mixlab {
 // Context extension by a factor s (NTK-aware: bloc97 2023; YaRN: Peng et al. 2023):
 // - ntk:  base' = base·s^(d/(d−2)) (NTK-aware), every frequency changes.
 // - yarn: per frequency, a blend of interpolation θ_i/s and extrapolation θ_i
-//   by the YaRN ramp on r_i = original_length / wavelength_i: r < β_slow
-//   interpolates, r > β_fast extrapolates, linear in between (the paper's
-//   formula; HF rounds the ramp ends to whole dimensions, we do not). Queries
-//   and keys are also scaled by mscale = 0.1·ln(s) + 1, so scores scale by
-//   mscale² (the paper's attention temperature, HF's attention_factor).
+//   along a ramp between β_fast and β_slow rotations over original_length.
+//   Ramp::Reference (default), as the YaRN reference (jquesnelle/yarn,
+//   _yarn_find_correction_range) and Hugging Face transformers
+//   (_compute_yarn_parameters): the dimension pair where r_i =
+//   original_length / wavelength_i equals β is
+//   i(β) = d·ln(original_length / (2π β)) / (2 ln base); the ramp runs linearly
+//   in i from low = max(⌊i(β_fast)⌋, 0) to high = min(⌈i(β_slow)⌉, d − 1)
+//   (high += 0.001 if they coincide): pairs i ≤ low extrapolate, i ≥ high
+//   interpolate. Ramp::Continuous: the paper's formula, linear in r_i itself
+//   with unrounded ends: r < β_slow interpolates, r > β_fast extrapolates.
+//   Queries and keys are also scaled by mscale = 0.1·ln(s) + 1, so scores
+//   scale by mscale² (the paper's attention temperature, HF's attention_factor).
 struct Rope {
   enum class Scaling { None, Ntk, Yarn };
+  enum class Ramp { Reference, Continuous };
   double base = 10000.0;
   Scaling scaling = Scaling::None;
   double factor = 1.0;                  // s; 1 = no scaling
   int64_t original_length = 2048;       // yarn: the context the model was trained at
   double beta_fast = 32.0, beta_slow = 1.0;  // yarn ramp ends (in rotations over original_length)
+  Ramp ramp = Ramp::Reference;               // yarn: rounded ends, linear in the dimension (HF) or continuous
 
   static Rope ntk(double base, double factor) { return {base, Scaling::Ntk, factor}; }
 

@@ -27,7 +27,7 @@ void ModelConfig::add_options(po::options_description& desc) {
        "mixers by layer, comma-separated: layer i uses pattern[i % len] (e.g. shortconv,mha); an entry names a "
        "mixer, a preset (swa) or a section of the config that names one ([local] mixer = mha)")
       ("model.norm", po::value<std::string>()->default_value(d.norm), "layernorm | rmsnorm")
-      ("model.norm_eps", po::value<double>()->default_value(d.norm_eps), "epsilon of every norm")
+      ("model.norm_eps", real_value(d.norm_eps), "epsilon of every norm")
       ("model.ffn", po::value<std::string>()->default_value(d.ffn), "none | mlp (GELU) | swiglu | moe")
       ("model.ffn_pattern", po::value<std::string>()->default_value(""),
        "ffn kinds by layer, comma-separated like pattern (e.g. mlp,moe = MoE every other layer); empty = model.ffn")
@@ -35,18 +35,18 @@ void ModelConfig::add_options(po::options_description& desc) {
       ("model.positions", po::value<std::string>()->default_value(d.positions),
        "none | learned | sinusoidal (absolute positions added to the embedding; RoPE/ALiBi are mixer options)")
       ("model.tie_embeddings", po::value<bool>()->default_value(d.tie_embeddings, d.tie_embeddings ? "true" : "false"), "LM head shares the embedding")
-      ("model.embed_dropout", po::value<double>()->default_value(d.embed_dropout), "dropout after the embedding")
-      ("model.init_std", po::value<double>()->default_value(d.init_std),
+      ("model.embed_dropout", real_value(d.embed_dropout), "dropout after the embedding")
+      ("model.init_std", real_value(d.init_std),
        "std of the N(0, std) init; output projections use std/sqrt(2 n_layers)");
   desc.add_options()
       ("moe.n_experts", po::value<int64_t>()->default_value(d.moe.n_experts), "experts per MoE layer (Jamba: 16)")
       ("moe.top_k", po::value<int64_t>()->default_value(d.moe.top_k), "experts per token (Jamba: 2)")
       ("moe.expert", po::value<std::string>()->default_value(d.moe.expert), "swiglu | mlp; hidden = ffn_mult * d_model")
-      ("moe.capacity_factor", po::value<double>()->default_value(d.moe.capacity_factor),
+      ("moe.capacity_factor", real_value(d.moe.capacity_factor),
        "training capacity per expert: ceil(c * tokens * top_k / n_experts); 0 = dropless")
-      ("moe.balance_loss_weight", po::value<double>()->default_value(d.moe.balance_loss_weight),
+      ("moe.balance_loss_weight", real_value(d.moe.balance_loss_weight),
        "weight of the Switch load-balancing loss")
-      ("moe.z_loss_weight", po::value<double>()->default_value(d.moe.z_loss_weight), "weight of the router z-loss");
+      ("moe.z_loss_weight", real_value(d.moe.z_loss_weight), "weight of the router z-loss");
 }
 
 namespace {

@@ -81,9 +81,12 @@ std::string to_text(const boost::any& v) {
 
 po::options_description Experiment::options_for(const std::string& task_name, const MixerInstances& instances) {
   po::options_description all;
-  po::options_description task_section("[task] " + find_task(task_name).summary);
+  // One [task] section: task.name, then the task's own keys.
+  const TaskSpec& task = find_task(task_name);
+  const po::options_description task_keys = task_options(task_name);
+  po::options_description task_section("[task] " + task.name + ": " + task.summary);
   task_section.add_options()(kTaskKey, po::value<std::string>()->default_value(task_name), "the recall task");
-  task_section.add(task_options(task_name));
+  for (const auto& key : task_keys.options()) task_section.add(key);
   po::options_description model_section("[model]");
   ModelConfig::add_options(model_section);
   po::options_description train_section("[train]");

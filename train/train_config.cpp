@@ -14,22 +14,22 @@ void TrainConfig::add_options(po::options_description& desc) {
       ("train.batch_size", po::value<int64_t>()->default_value(d.batch_size), "sequences per step")
       ("train.epochs", po::value<int64_t>()->default_value(d.epochs), "passes over the training set (0: use max_steps)")
       ("train.max_steps", po::value<int64_t>()->default_value(d.max_steps), "optimizer steps (0: use epochs)")
-      ("train.lr", po::value<double>()->default_value(d.lr), "peak learning rate")
+      ("train.lr", real_value(d.lr), "peak learning rate")
       ("train.schedule", po::value<std::string>()->default_value(d.schedule), "constant | cosine | linear")
       ("train.schedule_unit", po::value<std::string>()->default_value(d.schedule_unit),
        "step | epoch: how often the schedule advances (Zoology: epoch)")
       ("train.warmup", po::value<int64_t>()->default_value(d.warmup), "linear warmup length, in schedule units")
-      ("train.min_lr", po::value<double>()->default_value(d.min_lr), "learning rate at the end of cosine/linear decay")
-      ("train.weight_decay", po::value<double>()->default_value(d.adamw.weight_decay), "AdamW decoupled weight decay")
+      ("train.min_lr", real_value(d.min_lr), "learning rate at the end of cosine/linear decay")
+      ("train.weight_decay", real_value(d.adamw.weight_decay), "AdamW decoupled weight decay")
       ("train.decay_all", po::value<bool>()->default_value(d.adamw.decay_all, d.adamw.decay_all ? "true" : "false"),
        "decay norms, biases and embeddings too (Zoology decays every parameter)")
-      ("train.beta1", po::value<double>()->default_value(d.adamw.beta1), "AdamW beta1")
-      ("train.beta2", po::value<double>()->default_value(d.adamw.beta2), "AdamW beta2")
-      ("train.eps", po::value<double>()->default_value(d.adamw.eps), "AdamW epsilon")
-      ("train.grad_clip", po::value<double>()->default_value(d.grad_clip), "max global gradient norm (0: off)")
+      ("train.beta1", real_value(d.adamw.beta1), "AdamW beta1")
+      ("train.beta2", real_value(d.adamw.beta2), "AdamW beta2")
+      ("train.eps", real_value(d.adamw.eps), "AdamW epsilon")
+      ("train.grad_clip", real_value(d.grad_clip), "max global gradient norm (0: off)")
       ("train.eval_every", po::value<int64_t>()->default_value(d.eval_every), "steps between evals (0: every epoch)")
       ("train.eval_batch_size", po::value<int64_t>()->default_value(d.eval_batch_size), "test batch size (0: batch_size)")
-      ("train.target_accuracy", po::value<double>()->default_value(d.target_accuracy),
+      ("train.target_accuracy", real_value(d.target_accuracy),
        "stop early once test accuracy reaches this (0: never; Zoology: 0.99)")
       ("train.checkpoint_every", po::value<int64_t>()->default_value(d.checkpoint_every),
        "steps between checkpoints (0: at every eval)")

@@ -46,6 +46,7 @@ struct AttentionOptions {
   Rope::Scaling rope_scaling = Rope::Scaling::None;
   double rope_factor = 1.0;
   int64_t rope_original_length = 2048;
+  Rope::Ramp rope_yarn_ramp = Rope::Ramp::Reference;
   std::string kernel = "fused";  // fused | fused_bf16 (CUDA only) | plain (O(T²) scores)
 };
 
@@ -55,6 +56,7 @@ Rope rope_of(const AttentionOptions& o) {
   r.factor = o.rope_factor;
   r.original_length = o.rope_original_length;
   r.scaling = o.rope_scaling;
+  r.ramp = o.rope_yarn_ramp;
   return r;
 }
 
@@ -255,6 +257,10 @@ MixerSpec mha_mixer_spec() {
                "context extension factor s of rope_scaling (new context / original context)", at_least(1.0))
           .add("rope_original_length", &O::rope_original_length, "yarn: the context length the model was trained at",
                at_least(int64_t{1}))
+          .add("rope_yarn_ramp", &O::rope_yarn_ramp,
+               "yarn ramp: reference (ends rounded to whole dimensions, linear in the dimension; HF, jquesnelle/yarn) "
+               "| continuous (the paper's formula, linear in rotations)",
+               named<Rope::Ramp>({{"reference", Rope::Ramp::Reference}, {"continuous", Rope::Ramp::Continuous}}))
           .add("kernel", &O::kernel,
                "fused (tiled online-softmax kernel, O(T) memory) | fused_bf16 (the same on BF16 tensor cores, FP32 "
                "accumulation; CUDA only) | plain (composition of ops, T×T scores)",
@@ -267,6 +273,8 @@ MixerSpec mha_mixer_spec() {
        {"n_heads=2", "positions=rope"},
        {"n_heads=2", "n_kv_heads=1", "positions=rope", "rope_scaling=ntk", "rope_factor=4", "rope_base=500"},
        {"n_heads=2", "positions=rope", "rope_scaling=yarn", "rope_factor=4", "rope_original_length=6"},
+       {"n_heads=2", "positions=rope", "rope_scaling=yarn", "rope_factor=4", "rope_original_length=40",
+        "rope_yarn_ramp=continuous"},
        {"n_heads=4", "positions=alibi"},
        // Sliding windows (the swa preset's code path).
        {"window=2"}, {"window=3", "n_heads=2"}, {"window=4", "n_heads=4", "n_kv_heads=2"},

@@ -3,25 +3,33 @@
 // Written from the equations, no code copied.
 //
 // Per head (d = D/H, M random features, Ω (M×d) orthogonal random features):
-//   x̂ = d^(−1/4)·x, p = x̂ Ωᵀ (M), h(x) = ‖x̂‖²/2
-//   softmax kernel: φ(x) = M^(−1/2)·(exp(p − h − stab) + feature_eps)
-//     queries: stab = max_i p_i of that token
+//   x̂ = d^(−1/4)·x, p = x̂ Ωᵀ (M), h(x) = ‖x̂‖²/2, ratio = M^(−1/2)
+//   softmax kernel: φ(x) = ratio·(exp(p − h − c) + feature_eps)
+//     queries: c = max_i p_i of that token
+//     keys (performer-pytorch's softmax_kernel): c = the
+//       max of p over the keys' tokens and features: all T (non-causal), or the
+//       prefix s ≤ t for query t (causal; see below)
 //   relu kernel (generalised):  φ(x) = relu(p) + 1e-3
-//   non-causal: o_i = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / (φ(q_i)·Σ_j φ(k_j) + eps)
-//     keys: stab = max over tokens and features of p − h
+//   non-causal: o_i = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / φ(q_i)·Σ_j φ(k_j)   (no eps, as the reference)
+//   causal:     o_t = φ(q_t)ᵀ Σ_{s≤t} φ(k_s) v_sᵀ / φ(q_t)·(Σ_{s≤t} φ(k_s) + eps)
+//     (the reference adds eps to every feature of the key prefix sums).
 //   The reference detaches every stabiliser. Here they keep their gradient
 //   (through the maximal element), which only the eps terms see, so the
 //   gradients are the exact derivatives of the forward (finite-difference
 //   checked); the forward is the same.
-//   causal: prefix sums over j ≤ i, keys stabilised by the RUNNING max
-//     m_t = max_{s≤t} max_i (p_s − h_s)_i: the key of token s
-//     enters as exp(p_s − h_s − m_s) + feature_eps, and the sums are rescaled by
-//     exp(m_{t−1} − m_t) when the max grows. That is a gated linear recurrence
-//     with log decay m_{t−1} − m_t ≤ 0, run by the fused gated scan
-//     (autograd/ops/gated_scan.h), with a column of ones in v for the
-//     denominator; decoding carries S (M×d), z (M) and m, so it is exact.
-//     (The reference's causal form stabilises keys by the max over all tokens,
-//     which sees the future and cannot decode; docs/mixers.md, performer.)
+//   Causal keys: performer-pytorch takes c over the whole training sequence,
+//   which lets later tokens change earlier outputs; its generation reruns the
+//   prefix, so generated token t sees c_t = max_{s≤t} max_i p_s,i. mixlab uses
+//   that prefix max in training too, which is causal and decodes exactly:
+//     Σ_{s≤t} φ(k_s) v_sᵀ = ratio·Σ_s exp(p_s − h_s − c_t) v_sᵀ + ratio·feature_eps·1 Σ_s v_sᵀ.
+//   The first sum is a gated linear recurrence with log decay c_{t−1} − c_t ≤ 0
+//   (key s enters as ratio·exp(p_s − h_s − c_s)), run by the fused gated scan
+//   (autograd/ops/gated_scan.h) with a column of ones in v for the
+//   denominator; the second is a running sum of [v, 1]. Decoding carries S
+//   (M×(d+1)), that sum (d+1) and c.
+//   (mixlab's earlier form stabilised keys by the max of p − h and rescaled
+//   feature_eps with the rest; it approximates softmax attention worse and
+//   was removed: docs/mixers.md, performer.)
 //   y = W_out concat_h(o) (+ bias); q, k, v projections with bias (lucidrains).
 //
 // Ω: ⌈M/d⌉ blocks of d orthonormal rows (Gram-Schmidt of Gaussian blocks),
@@ -56,9 +64,10 @@ struct PerformerOptions {
 };
 
 struct PerformerState : MixerState {
-  Tensor S;  // (B, H, M, d+1): Σ κ_s [v_s, 1]ᵀ, the last column is z
-  Tensor m;  // (B, H): the running key max (softmax kernel)
-  std::vector<Tensor> tensors() const override { return {S, m}; }
+  Tensor S;    // (B, H, M, d+1): Σ κ_s [v_s, 1]ᵀ, the last column is z
+  Tensor m;    // (B, H): the running key max (softmax kernel only)
+  Tensor sum;  // (B, H, 1, d+1): Σ [v_s, 1] (softmax kernel only: the feature_eps part)
+  std::vector<Tensor> tensors() const override { return {S, m, sum}; }
 };
 
 class Performer : public SequenceMixer {
@@ -90,6 +99,13 @@ class Performer : public SequenceMixer {
     return omega_;
   }
   int64_t draws() const { return draw_index() + 1; }
+  // Replaces the current Ω until the next redraw (not saved in checkpoints).
+  void load_features(const Tensor& omega) {
+    MIXLAB_CHECK(omega.shape() == (Shape{M_, d_}), "performer: features of shape (", M_, ", ", d_,
+                 ") expected, got ", omega.describe());
+    sync_features();
+    omega_ = omega.detach().to(q_proj_->weight.dtype()).to(q_proj_->weight.device());
+  }
 
   Tensor forward(const Tensor& x) override {
     sync_features();
@@ -101,7 +117,10 @@ class Performer : public SequenceMixer {
     MIXLAB_CHECK(causal_, "performer: the non-causal form (performer.causal = false) has no decode form");
     auto s = std::make_unique<PerformerState>();
     s->S = Tensor::zeros({batch, n_heads_, M_, d_ + 1}, q_proj_->weight.dtype(), q_proj_->weight.device());
-    s->m = Tensor::full({batch, n_heads_}, -std::numeric_limits<double>::infinity(), DType::F64);
+    if (!relu_)
+      s->m = Tensor::full({batch, n_heads_}, -std::numeric_limits<double>::infinity(), DType::F64);
+    if (!relu_)
+      s->sum = Tensor::zeros({batch, n_heads_, 1, d_ + 1}, q_proj_->weight.dtype(), q_proj_->weight.device());
     return s;
   }
 
@@ -114,8 +133,13 @@ class Performer : public SequenceMixer {
 
   Tensor step(const Tensor& x_t, MixerState& state) override { return step_through_prefill(x_t, state); }
 
-  // S (M×d), z (M) and the running max per head.
-  int64_t state_bytes(int64_t) const override { return causal_ ? n_heads_ * (M_ * d_ + M_ + 1) * 4 : 0; }
+  // S (M×d) and z (M) per head; the softmax kernel adds the running max and
+  // the running sum of [v, 1].
+  int64_t state_bytes(int64_t) const override {
+    if (!causal_) return 0;
+    if (relu_) return n_heads_ * (M_ * d_ + M_) * 4;
+    return n_heads_ * (M_ * d_ + M_ + 1 + d_ + 1) * 4;
+  }
 
   Tensor reference_forward(const Tensor& x) const override;
 
@@ -209,13 +233,14 @@ class Performer : public SequenceMixer {
     if (relu_) {
       fk = add(relu(p), 1e-3);
     } else {
-      Tensor stab = max(max(sub(p, h), -1, true), -2, true);  // over tokens and features
-      fk = mul(add(exp(sub(sub(p, h), stab)), feature_eps_), 1.0 / std::sqrt(static_cast<double>(M_)));
+      Tensor k_tilde = sub(p, h);
+      Tensor stab = max(max(p, -1, true), -2, true);  // of p over tokens and features
+      fk = mul(add(exp(sub(k_tilde, stab)), feature_eps_), 1.0 / std::sqrt(static_cast<double>(M_)));
     }
     Tensor kv = matmul(fk, v, true, false);                                  // (B,H,M,d)
     Tensor num = matmul(fq, kv);                                             // (B,H,T,d)
-    Tensor den = matmul(fq, sum(fk, 2, true), false, true);                  // (B,H,T,1)
-    return finish(div(num, add(den, eps_)), B, T);
+    Tensor den = matmul(fq, sum(fk, 2, true), false, true);                  // (B,H,T,1), no eps (reference)
+    return finish(div(num, den), B, T);
   }
 
   // Causal: the running-max recurrence through the gated scan, from `state`.
@@ -229,10 +254,10 @@ class Performer : public SequenceMixer {
       kappa = add(relu(p), 1e-3);
     } else {
       Tensor k_tilde = sub(p, h);
-      // m_t = max(m_{t−1}, max_i k̃_t,i): the host finds which token attains it,
-      // and m is gathered from the token maxima with ops, so it stays
+      // m_t = max(m_{t−1}, max_i p_t,i): the host finds which token attains
+      // it, and m is gathered from the token maxima with ops, so it stays
       // differentiable (only the eps terms depend on it).
-      Tensor token_max = max(k_tilde, -1, false);  // (B,H,T)
+      Tensor token_max = max(p, -1, false);  // (B,H,T)
       const std::vector<double> tm = token_max.to_vector();
       std::vector<double> start = state ? state->m.to_vector()
                                         : std::vector<double>(B * n_heads_, -std::numeric_limits<double>::infinity());
@@ -265,13 +290,24 @@ class Performer : public SequenceMixer {
       if (state && state->position > 0) first = Tensor::from_vector(prior, {B, n_heads_, 1, 1}, x.dtype(), x.device());
       log_decay = sub(concat({first, slice(m, 2, 0, T - 1)}, 2), m);
       if (state) state->m = Tensor::from_vector(start, {B, n_heads_}, DType::F64);
-      kappa = mul(add(exp(sub(k_tilde, m)), feature_eps_), 1.0 / std::sqrt(static_cast<double>(M_)));
+      // feature_eps stays unscaled: it is added below through the running sum of [v, 1].
+      kappa = mul(exp(sub(k_tilde, m)), 1.0 / std::sqrt(static_cast<double>(M_)));
     }
     Tensor ones = Tensor::ones({B, n_heads_, T, 1}, v.dtype(), v.device());
-    Tensor out = gated_scan(fq, kappa, concat({v, ones}, -1), log_decay, Tensor(), state ? state->S : Tensor(),
-                            {.chunk = chunk_}, state ? &state->S : nullptr);
-    Tensor num = slice(out, -1, 0, d_), den = slice(out, -1, d_, d_ + 1);
-    return finish(div(num, add(den, eps_)), B, T);
+    Tensor values = concat({v, ones}, -1);
+    Tensor out = gated_scan(fq, kappa, values, log_decay, Tensor(), state ? state->S : Tensor(), {.chunk = chunk_},
+                            state ? &state->S : nullptr);
+    Tensor q_sum = sum(fq, -1, true);  // φ(q)·1: what a per-feature constant of the keys contributes
+    if (!relu_) {
+      Tensor running = cumsum(values, 2);  // Σ_{s≤t} [v_s, 1]
+      if (state) {
+        running = add(running, state->sum);
+        state->sum = slice(running, 2, T - 1, T);
+      }
+      out = add(out, mul(mul(q_sum, running), feature_eps_ / std::sqrt(static_cast<double>(M_))));
+    }
+    Tensor num = slice(out, -1, 0, d_), den = add(slice(out, -1, d_, d_ + 1), mul(q_sum, eps_));
+    return finish(div(num, den), B, T);
   }
 
   Tensor finish(const Tensor& o, int64_t B, int64_t T) const {
@@ -291,8 +327,9 @@ class Performer : public SequenceMixer {
   mutable Tensor omega_;
 };
 
-// Plain F64 loops from the equations: features per token, then the causal
-// running-max sums or the bidirectional global sums.
+// Plain F64 loops from the equations: features per token, then for every
+// query the sums over the keys it reads, each key's feature recomputed at
+// that query's stabiliser.
 Tensor Performer::reference_forward(const Tensor& x) const {
   using namespace reference;
   const int64_t B = x.size(0), T = x.size(1), D = d_model_, H = n_heads_, d = d_, M = M_;
@@ -322,7 +359,8 @@ Tensor Performer::reference_forward(const Tensor& x) const {
     }
     std::vector<std::vector<double>> heads_out(T, std::vector<double>(D, 0.0));
     for (int64_t hd = 0; hd < H; ++hd) {
-      std::vector<std::vector<double>> fq(T, std::vector<double>(M)), kt(T, std::vector<double>(M));
+      std::vector<std::vector<double>> fq(T, std::vector<double>(M)), kt(T, std::vector<double>(M)),
+          pk(T, std::vector<double>(M));
       std::vector<double> p;
       for (int64_t t = 0; t < T; ++t) {
         const double hq = projected(&q[t][hd * d], p);
@@ -330,34 +368,36 @@ Tensor Performer::reference_forward(const Tensor& x) const {
         for (int64_t r = 0; r < M; ++r)
           fq[t][r] = relu_ ? std::max(p[r], 0.0) + 1e-3 : (std::exp(p[r] - hq - pmax) + feature_eps_) * inv_sqrt_m;
         const double hk = projected(&k[t][hd * d], p);
-        for (int64_t r = 0; r < M; ++r) kt[t][r] = relu_ ? std::max(p[r], 0.0) + 1e-3 : p[r] - hk;  // k̃ (softmax)
+        for (int64_t r = 0; r < M; ++r) {
+          kt[t][r] = relu_ ? std::max(p[r], 0.0) + 1e-3 : p[r] - hk;  // k̃ (softmax)
+          pk[t][r] = p[r];
+        }
       }
-      // Key features: relu as is; softmax with the global max (bidirectional)
-      // or, causally, each key at its own running max m_s, rescaled to m_t.
-      double global = -1e300;
+      // Key features: relu as is; softmax with the max of p over the keys a
+      // query reads (all T, or the prefix s ≤ t causally).
       std::vector<double> running(T);
+      double c = -1e300;
       for (int64_t t = 0; t < T; ++t) {
-        for (int64_t r = 0; r < M; ++r) global = std::max(global, kt[t][r]);
-        running[t] = global;
+        for (int64_t r = 0; r < M; ++r) c = std::max(c, pk[t][r]);
+        running[t] = c;
       }
       for (int64_t t = 0; t < T; ++t) {
         const int64_t last = causal_ ? t : T - 1;
+        const double ct = running[last];
         std::vector<double> num(d, 0.0);
-        double den = 0;
+        double den = 0, q_sum = 0;
+        for (int64_t r = 0; r < M; ++r) q_sum += fq[t][r];
         for (int64_t s = 0; s <= last; ++s) {
           double dot = 0;
           for (int64_t r = 0; r < M; ++r) {
-            double fk = kt[s][r];
-            if (!relu_)
-              fk = causal_ ? ((std::exp(kt[s][r] - running[s]) + feature_eps_) * inv_sqrt_m) *
-                                 std::exp(running[s] - running[t])
-                           : (std::exp(kt[s][r] - global) + feature_eps_) * inv_sqrt_m;
+            const double fk = relu_ ? kt[s][r] : (std::exp(kt[s][r] - ct) + feature_eps_) * inv_sqrt_m;
             dot += fq[t][r] * fk;
           }
           for (int64_t i = 0; i < d; ++i) num[i] += dot * v[s][hd * d + i];
           den += dot;
         }
-        for (int64_t i = 0; i < d; ++i) heads_out[t][hd * d + i] = num[i] / (den + eps_);
+        if (causal_) den += eps_ * q_sum;  // eps on every feature of the key sums
+        for (int64_t i = 0; i < d; ++i) heads_out[t][hd * d + i] = num[i] / den;
       }
     }
     for (int64_t t = 0; t < T; ++t) {
@@ -376,6 +416,12 @@ Tensor performer_features(const SequenceMixer& m) {
   return p->features();
 }
 
+void performer_load_features(SequenceMixer& m, const Tensor& omega) {
+  auto* p = dynamic_cast<Performer*>(&m);
+  MIXLAB_CHECK(p, "performer_load_features: mixer '", m.name(), "' is not a performer");
+  p->load_features(omega);
+}
+
 int64_t performer_draws(const SequenceMixer& m) {
   const auto* p = dynamic_cast<const Performer*>(&m);
   MIXLAB_CHECK(p, "performer_draws: mixer '", m.name(), "' is not a performer");
@@ -387,7 +433,7 @@ MixerSpec performer_mixer_spec() {
   return define_mixer<O>(
       "performer",
       "Performer FAVOR+: positive orthogonal random features (softmax or relu kernel), causal prefix sums with an "
-      "exact running-max decode state, or non-causal",
+      "exact prefix-max decode state, or non-causal",
       OptionTable<O>()
           .add("n_heads", &O::n_heads, "attention heads", at_least(int64_t{1}))
           .add("nb_features", &O::nb_features, "random features M; 0 = int(d·ln d) of the head dim d",
@@ -401,7 +447,10 @@ MixerSpec performer_mixer_spec() {
                at_least(int64_t{0}))
           .add("fixed_features", &O::fixed_features, "never redraw Ω")
           .add("feature_eps", &O::feature_eps, "added to every softmax-kernel feature", at_least(0.0))
-          .add("eps", &O::eps, "added to the denominator", at_least(0.0))
+          .add("eps", &O::eps,
+               "causal form: added to every feature of the key sums in the denominator (the non-causal form has "
+               "none, as the reference)",
+               at_least(0.0))
           .add("chunk_size", &O::chunk_size, "tokens per chunk of the causal scan", at_least(int64_t{1})),
       [](const O& o, const MixerContext& ctx, Generator& gen) -> std::shared_ptr<SequenceMixer> {
         return std::make_shared<Performer>(ctx, o, gen);

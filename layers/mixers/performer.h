@@ -9,6 +9,9 @@ namespace mixlab {
 
 // Ω (M, d) of a performer mixer; throws for other mixers.
 Tensor performer_features(const SequenceMixer& m);
+// Replaces Ω by `omega` (M, d), e.g. another implementation's projection, until
+// the next redraw; checkpoints do not hold it (they redraw Ω from the seed).
+void performer_load_features(SequenceMixer& m, const Tensor& omega);
 // 1 after construction, +1 per redraw.
 int64_t performer_draws(const SequenceMixer& m);
 

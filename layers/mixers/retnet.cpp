@@ -334,7 +334,7 @@ MixerSpec retnet_mixer_spec() {
       OptionTable<O>()
           .add("n_heads", &O::n_heads, "retention heads; d_model / n_heads must be even (xPos pairs)",
                at_least(int64_t{1}))
-          .add("value_factor", &O::value_factor, "value/gate width = value_factor·d_model (torchscale: 2)",
+          .add("value_factor", &O::value_factor, "value/gate width = value_factor · d_model (torchscale: 2)",
                at_least(int64_t{1}))
           .add("chunk_size", &O::chunk_size, "chunk length of the chunked form", at_least(int64_t{1}))
           .add("form", &O::form,

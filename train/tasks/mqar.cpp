@@ -95,7 +95,7 @@ TaskSpec mqar_task_spec() {
     desc.add_options()
         ("task.vocab_size", po::value<int64_t>()->default_value(d.vocab_size),
          "vocabulary size V: keys 1..V/2-1, values V/2..V-1; must exceed seq_len")
-        ("task.power_a", po::value<double>()->default_value(d.power_a),
+        ("task.power_a", real_value(d.power_a),
          "power law of query slots, p(g) ∝ a(g+1)^(a-1); 1 = uniform")
         ("task.passes", po::value<int64_t>()->default_value(d.passes),
          "times the kv block is repeated before the queries (JRT)")
