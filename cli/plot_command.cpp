@@ -31,6 +31,12 @@ int plot_command(const Args& args) {
       "final", "accuracy/state figures: the final eval of each run instead of its best")(
       "context", po::value<int64_t>()->default_value(8192), "state figure: state bytes after this many tokens")(
       "title", po::value<std::string>()->default_value(""), "accuracy/state figures: the title (default: what is plotted)")(
+      "best-over", po::value<std::string>()->default_value("train.lr"),
+      "accuracy/state figures: runs of a point that differ in this setting are compared (the best mean is drawn); "
+      "runs that share it are seeds (mean, min-max bars); '' = every run of a point is a seed")(
+      "caption", po::value<std::string>()->default_value(""),
+      "accuracy/state figures: text appended to the caption line under the figure (which already names the seeds, "
+      "the best-over values and the budget)")(
       "check", "validate the options and exit without reading runs or writing (what scripts/sweep runs first)");
   po::positional_options_description positional;
   positional.add("runs", -1);
@@ -39,9 +45,11 @@ int plot_command(const Args& args) {
   if (vm.count("help")) {
     std::printf(
         "usage: mixlab plot RUN_OR_FOLDER... -o file.png [--figure curves|accuracy|state] [--color-by KEY]\n"
-        "       [--x model.d_model] [--line-by model.pattern] [--final] [--context 8192] [--title TEXT] [--check]\n"
-        "Points of the accuracy and state figures keep the best run among those sharing a line and an x value\n"
-        "(e.g. the best learning rate).\n");
+        "       [--x model.d_model] [--line-by model.pattern] [--final] [--context 8192] [--title TEXT]\n"
+        "       [--best-over train.lr] [--caption TEXT] [--check]\n"
+        "A point of the accuracy and state figures is the runs sharing a line and an x value: grouped by\n"
+        "--best-over (the learning rate), each group's runs are seeds; the group with the best mean accuracy is\n"
+        "drawn as its mean with min-max bars, and the caption line says how many seeds and which values.\n");
     return 0;
   }
   if (!vm.count("runs")) throw UsageError("plot: no run directories given (usage: mixlab plot RUN_DIR... -o file.png)");
@@ -67,6 +75,8 @@ int plot_command(const Args& args) {
     o.best = !vm.count("final");
     o.context = vm["context"].as<int64_t>();
     o.title = vm["title"].as<std::string>();
+    o.best_over = vm["best-over"].as<std::string>();
+    o.caption = vm["caption"].as<std::string>();
     const std::vector<RunRecord> runs = load_runs(paths);
     if (figure == "accuracy")
       plot_accuracy_vs_x(runs, o, out);

@@ -17,7 +17,9 @@ foreach(case
     slurm_script_parses_and_names_every_run
     partial_directory_cleanup_knows_mixlab_temp_files
     real_sweep_resumes_and_skips_finished_runs
-    failing_run_is_reported_and_the_others_continue)
+    failing_run_is_reported_and_the_others_continue
+    best_over_averages_seeds_and_chooses_by_mean
+    shipped_fig2_sweeps_tie_positions_to_the_mixer)
   add_test(NAME scripts.sweep.${case}
            COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/scripts/test_sweep.py -v SweepTest.test_${case})
   set_tests_properties(scripts.sweep.${case} PROPERTIES TIMEOUT 60

@@ -36,25 +36,26 @@ Block::Block(const ModelConfig& cfg, const po::variables_map& mixer_opts, const 
              const std::string& mixer_name, Generator& gen) {
   norm1 = register_module("norm1", make_norm(cfg));
   mixer = register_module("mixer", make_layer_mixer(mixer_name, mixer_opts, ctx, gen));
-  if (cfg.ffn_at(ctx.layer_index) != "none") {
-    norm2 = register_module("norm2", make_norm(cfg));
-    ffn = register_module("ffn", make_ffn(cfg, ctx, gen));
-  }
+  const std::string& kind = cfg.ffn_at(ctx.layer_index);
+  if (kind != "none") norm2 = register_module("norm2", make_norm(cfg));
+  if (kind != "none" && kind != "identity") ffn = register_module("ffn", make_ffn(cfg, ctx, gen));
 }
 
-Tensor Block::forward(const Tensor& x) const {
-  Tensor h = add(x, mixer->forward(norm1->forward(x)));
-  return ffn ? add(h, ffn->forward(norm2->forward(h))) : h;
+// The second half of the block. "identity" is Zoology's TransformerBlock with
+// state_mixer = Identity: the normed stream itself is added back, h + norm2(h).
+Tensor Block::state_mix(const Tensor& h) const {
+  if (ffn) return add(h, ffn->forward(norm2->forward(h)));
+  return norm2 ? add(h, norm2->forward(h)) : h;
 }
+
+Tensor Block::forward(const Tensor& x) const { return state_mix(add(x, mixer->forward(norm1->forward(x)))); }
 
 Tensor Block::step(const Tensor& x_t, MixerState& state) const {
-  Tensor h = add(x_t, mixer->step(norm1->forward(x_t), state));
-  return ffn ? add(h, ffn->forward(norm2->forward(h))) : h;
+  return state_mix(add(x_t, mixer->step(norm1->forward(x_t), state)));
 }
 
 Tensor Block::prefill(const Tensor& x, MixerState& state) const {
-  Tensor h = add(x, mixer->prefill(norm1->forward(x), state));
-  return ffn ? add(h, ffn->forward(norm2->forward(h))) : h;
+  return state_mix(add(x, mixer->prefill(norm1->forward(x), state)));
 }
 
 LanguageModel::LanguageModel(const ModelConfig& cfg, int64_t vocab, int64_t max_len,

@@ -1,7 +1,7 @@
 #pragma once
 // LanguageModel: token embedding (+ learned or sinusoidal absolute positions) -> n_layers
 // pre-norm residual blocks -> final norm -> LM head (tied to the embedding by
-// default). Block: x += mixer(norm1(x)); x += ffn(norm2(x)). Layer i's mixer
+// default). Block: x += mixer(norm1(x)); x += ffn(norm2(x)) (identity: x += norm2(x)). Layer i's mixer
 // is pattern[i % len(pattern)]. docs/model.md has the exact architecture.
 #include <memory>
 #include <vector>
@@ -27,8 +27,11 @@ class Block : public Module {
   Tensor step(const Tensor& x_t, MixerState& state) const;  // (B,D) -> (B,D)
   Tensor prefill(const Tensor& x, MixerState& state) const;  // (B,T,D) -> (B,T,D), continuing from state
 
-  std::shared_ptr<TensorModule> norm1, norm2, ffn;  // norm2/ffn null when model.ffn = none
+  std::shared_ptr<TensorModule> norm1, norm2, ffn;  // norm2/ffn null when model.ffn = none; ffn null for identity
   std::shared_ptr<SequenceMixer> mixer;
+
+ private:
+  Tensor state_mix(const Tensor& h) const;  // h + ffn(norm2(h)), h + norm2(h) (identity), or h (none)
 };
 
 class LanguageModel : public Module {

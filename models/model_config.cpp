@@ -28,7 +28,8 @@ void ModelConfig::add_options(po::options_description& desc) {
        "mixer, a preset (swa) or a section of the config that names one ([local] mixer = mha)")
       ("model.norm", po::value<std::string>()->default_value(d.norm), "layernorm | rmsnorm")
       ("model.norm_eps", real_value(d.norm_eps), "epsilon of every norm")
-      ("model.ffn", po::value<std::string>()->default_value(d.ffn), "none | mlp (GELU) | swiglu | moe")
+      ("model.ffn", po::value<std::string>()->default_value(d.ffn),
+       "none | mlp (GELU) | swiglu | moe | identity (x + norm2(x): Zoology's block with an Identity state mixer)")
       ("model.ffn_pattern", po::value<std::string>()->default_value(""),
        "ffn kinds by layer, comma-separated like pattern (e.g. mlp,moe = MoE every other layer); empty = model.ffn")
       ("model.ffn_mult", po::value<int64_t>()->default_value(d.ffn_mult), "ffn hidden width = ffn_mult * d_model")
@@ -92,8 +93,9 @@ ModelConfig ModelConfig::from_options(const po::variables_map& vm) {
     resolve_layer_mixer(m, vm);  // a mixer, preset or instance section, or one line saying what is allowed
   }
   require_one_of("model.norm", c.norm, {"layernorm", "rmsnorm"});
-  require_one_of("model.ffn", c.ffn, {"none", "mlp", "swiglu", "moe"});
-  for (const std::string& f : c.ffn_pattern) require_one_of("model.ffn_pattern", f, {"none", "mlp", "swiglu", "moe"});
+  require_one_of("model.ffn", c.ffn, {"none", "mlp", "swiglu", "moe", "identity"});
+  for (const std::string& f : c.ffn_pattern)
+    require_one_of("model.ffn_pattern", f, {"none", "mlp", "swiglu", "moe", "identity"});
   require_one_of("moe.expert", c.moe.expert, {"swiglu", "mlp"});
   MIXLAB_CHECK(c.moe.n_experts >= 1, "moe.n_experts = ", c.moe.n_experts, " must be >= 1");
   MIXLAB_CHECK(c.moe.top_k >= 1 && c.moe.top_k <= c.moe.n_experts, "moe.top_k = ", c.moe.top_k,

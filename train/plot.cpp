@@ -29,9 +29,7 @@ Series zip(const std::vector<double>& x, const std::vector<double>& y) {
 std::string label(const std::string& dir) {
   std::string name = fs::path(dir).filename().string();
   if (name.empty()) name = fs::path(dir).parent_path().filename().string();
-  for (char& c : name)
-    if (c == '_') c = '-';  // gnuplot's enhanced text would subscript after '_'
-  return name;
+  return name;  // printed as is: the terminal is noenhanced
 }
 
 }  // namespace
@@ -66,7 +64,7 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
   AtomicFile png(png_path);  // gnuplot writes its temp file
   {
     Gnuplot gp("gnuplot");
-    gp << "set terminal pngcairo size 1400,560 font 'Sans,11'\n"
+    gp << "set terminal pngcairo noenhanced size 1400,560 font 'Sans,11'\n"
        << "set output '" << png.temp_path() << "'\n"
        << "set multiplot layout 1,2 title 'mixlab training curves'\n"
        << "set grid\nset key top right\nset xlabel 'step'\n";

@@ -89,6 +89,7 @@ class Block(nn.Module):
         self.ffn_kind = m["ffn"]
         if self.ffn_kind != "none":
             self.norm2 = norm()
+        if self.ffn_kind in ("mlp", "swiglu"):
             hidden = int(m["ffn_mult"]) * d
             self.ffn = nn.Module()
             if self.ffn_kind == "mlp":
@@ -104,6 +105,8 @@ class Block(nn.Module):
         elif self.ffn_kind == "swiglu":
             h = self.norm2(x)
             x = x + self.ffn.w2(F.silu(self.ffn.w1(h)) * self.ffn.w3(h))
+        elif self.ffn_kind == "identity":  # Zoology's block with an Identity state mixer
+            x = x + self.norm2(x)
         return x
 
 

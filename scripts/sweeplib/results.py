@@ -1,7 +1,8 @@
 """The results table of a sweep: one row per run with its settings and the
 final and best test metrics of its metrics.csv, written as CSV and as a
 Markdown table with a caption line. `best_over(key)` keeps, for every setting
-of the other columns, the run with the highest best test accuracy."""
+of the other columns, the value of key with the highest mean best test
+accuracy over its seeds, with the seeds' spread."""
 import csv
 import json
 import statistics
@@ -67,20 +68,49 @@ def table(sweep, runs):
     return ["run"] + sweep.columns() + METRIC_COLUMNS, [run_row(r) for r in runs]
 
 
+SUMMARY_COLUMNS = ["n", "acc_mean", "acc_std", "acc_min", "acc_max", "mean_best_acc_step", "mean_min_test_loss",
+                   "candidates", "mean_by_value"]
+
+
+def _mean(values):
+    return sum(values) / len(values) if values else None
+
+
+def _replicates(group):
+    """Statistics of best_test_acc over the runs of a group that have metrics:
+    mean, sample standard deviation (n - 1; 0 for one run), min, max, n."""
+    measured = [r for r in group if r.get("best_test_acc") is not None]
+    acc = [r["best_test_acc"] for r in measured]
+    return {"n": len(acc), "acc_mean": _mean(acc), "acc_std": statistics.stdev(acc) if len(acc) > 1 else (0.0 if acc else None),
+            "acc_min": min(acc) if acc else None, "acc_max": max(acc) if acc else None,
+            "mean_best_acc_step": _mean([r["best_acc_step"] for r in measured]),
+            "mean_min_test_loss": _mean([r["min_test_loss"] for r in measured])}
+
+
 def best_over(columns, rows, key):
-    """One row per setting of the other setting columns: the run with the
-    highest best test accuracy (ties: the lower minimum test loss, then sweep
-    order). `candidates` counts the runs of the group that have metrics."""
-    settings = [c for c in columns[1:columns.index("status")] if c != key]
+    """One row per setting of the other setting columns (the seed column
+    aside: seeds are replicates). Within a setting, the runs are grouped by
+    their value of `key`; each group's runs (its seeds) give the mean, the
+    sample standard deviation, min, max and n of best_test_acc; the value with
+    the highest mean is kept (ties: lower mean min_test_loss, then sweep
+    order), shown in the `key` column. `candidates` counts the values
+    compared, `mean_by_value` lists every value's mean. Over `seed` itself,
+    the best single run of each setting is kept."""
+    replicates = "seed" in columns and key != "seed"
+    settings = [c for c in columns[1:columns.index("status")] if c != key and not (replicates and c == "seed")]
     groups = {}
     for row in rows:
-        groups.setdefault(tuple(row[c] for c in settings), []).append(row)
+        groups.setdefault(tuple(row[c] for c in settings), {}).setdefault(row[key], []).append(row)
     reduced = []
-    for group in groups.values():
-        measured = [r for r in group if r.get("best_test_acc") is not None]
-        chosen = max(measured, key=lambda r: (r["best_test_acc"], -r["min_test_loss"])) if measured else group[0]
-        reduced.append({**chosen, "candidates": len(measured)})
-    return columns + ["candidates"], reduced
+    for setting, by_value in groups.items():
+        stats = {value: _replicates(group) for value, group in by_value.items()}
+        measured = [v for v in by_value if stats[v]["n"]]
+        chosen = max(measured, key=lambda v: (stats[v]["acc_mean"], -stats[v]["mean_min_test_loss"])) if measured \
+            else next(iter(by_value))
+        means = "; ".join(f"{v}: {stats[v]['acc_mean']:.4f}" for v in by_value if stats[v]["n"])
+        reduced.append({**dict(zip(settings, setting)), key: chosen, **stats[chosen], "candidates": len(measured),
+                        "mean_by_value": means})
+    return settings + [key] + SUMMARY_COLUMNS, reduced
 
 
 def caption(sweep, rows, reduced_over=None):
@@ -91,8 +121,13 @@ def caption(sweep, rows, reduced_over=None):
             "accuracy (at best_acc_step), min_test_loss the lowest test loss; tokens_per_s is the median "
             "training throughput over evals.")
     if reduced_over:
-        text += (f" Best over {reduced_over}: for each setting of the other columns, the {reduced_over} whose run "
-                 "reached the highest best_test_acc (ties: lower min_test_loss); candidates counts the runs compared.")
+        seeds = sweep.seeds if reduced_over != "seed" else None
+        text += (f" Best over {reduced_over}: for each setting of the other columns"
+                 + (f", the runs of each {reduced_over} are its {len(seeds)} seeds ({', '.join(map(str, seeds))}): "
+                    "acc_mean, acc_std (sample, n - 1), acc_min, acc_max and n of their best_test_acc;" if seeds else
+                    ": acc_mean is the run's best_test_acc (n = 1);")
+                 + f" the {reduced_over} with the highest acc_mean is kept (ties: lower mean_min_test_loss); "
+                 f"candidates counts the {reduced_over} values compared, mean_by_value lists each one's acc_mean.")
     return text
 
 
@@ -118,12 +153,14 @@ def write(directory, stem, columns, rows, caption_line):
         value = row.get(c)
         if value is None:
             return "–"
-        if isinstance(value, float) and c != "tokens_per_s":
+        if isinstance(value, float) and c not in ("tokens_per_s", "mean_best_acc_step"):
             return f"{value:.4f}"
+        if isinstance(value, float):
+            return f"{value:.0f}"
         return _text(value, c).replace("|", "\\|")
 
     lines = [f"**Table.** {caption_line}", "", "| " + " | ".join(columns) + " |",
-             "|" + "|".join("---:" if c in METRIC_COLUMNS[1:] + ["candidates"] else "---" for c in columns) + "|"]
+             "|" + "|".join("---:" if c in METRIC_COLUMNS[1:] + SUMMARY_COLUMNS[:-1] else "---" for c in columns) + "|"]
     lines += ["| " + " | ".join(cell(row, c) for c in columns) + " |" for row in rows]
     markdown = "\n".join(lines) + "\n"
     (directory / f"{stem}.md").write_text(markdown)

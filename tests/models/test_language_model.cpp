@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "autograd/ops.h"
 #include "layers/init.h"
 #include "layers/mixers/registry.h"
+#include "layers/norms.h"
 #include "models/language_model.h"
 #include "tests/autograd/gradcheck.h"
 
@@ -39,6 +41,7 @@ TEST_CASE("language model: step-by-step decoding equals the full forward", "[mod
       {"model.d_model=16", "model.pattern=swa,mha", "swa.positions=alibi", "swa.n_heads=2", "swa.window=4"},
       {"model.d_model=16", "model.n_layers=2", "model.pattern=shortconv,mha", "model.ffn_pattern=mlp,moe",
        "moe.n_experts=4", "moe.top_k=2", "moe.capacity_factor=0.5"},
+      {"model.d_model=16", "model.n_layers=2", "model.pattern=mha", "model.ffn=identity", "model.positions=learned"},
   };
   const int64_t B = 2, T = 9;
   for (const auto& args : configs) {
@@ -93,4 +96,31 @@ TEST_CASE("language model: prefill in pieces, then decoding, equals the full for
     CHECK(state.position == T);
     CHECK(testing::rel_err(full.to_vector(), concat(pieces, 1).to_vector()) < 1e-12);
   }
+}
+
+TEST_CASE("language model: ffn = identity adds the normed stream, h + LayerNorm(h) (Zoology's Identity state mixer)",
+          "[models]") {
+  auto m = build({"model.d_model=8", "model.n_layers=2", "model.pattern=mha", "model.ffn=identity"});
+  NoGradGuard no_grad;
+  const auto& block = static_cast<const Block&>(*(*m->blocks)[0]);
+  REQUIRE(block.norm2);
+  CHECK_FALSE(block.ffn);
+  const auto& norm2 = static_cast<const LayerNorm&>(*block.norm2);
+  Generator gen(5);
+  const int64_t B = 2, T = 3, D = 8;
+  const Tensor x = Tensor::uniform({B, T, D}, gen, -1, 1, DType::F64);
+  const std::vector<double> h = add(x, block.mixer->forward(block.norm1->forward(x))).to_vector();
+  const std::vector<double> w = norm2.weight.to_vector(), b = norm2.bias.to_vector();
+  std::vector<double> expected(h.size());
+  for (int64_t row = 0; row < B * T; ++row) {  // plain loops: biased variance, eps 1e-5
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < D; ++c) mean += h[row * D + c] / D;
+    for (int64_t c = 0; c < D; ++c) var += (h[row * D + c] - mean) * (h[row * D + c] - mean) / D;
+    for (int64_t c = 0; c < D; ++c)
+      expected[row * D + c] = h[row * D + c] + (h[row * D + c] - mean) / std::sqrt(var + 1e-5) * w[c] + b[c];
+  }
+  CHECK(testing::rel_err(block.forward(x).to_vector(), expected) < 1e-12);
+  // model.ffn = none has no second norm: the block is h alone.
+  auto plain = build({"model.d_model=8", "model.n_layers=2", "model.pattern=mha"});
+  CHECK_FALSE(static_cast<const Block&>(*(*plain->blocks)[0]).norm2);
 }

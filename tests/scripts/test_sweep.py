@@ -6,6 +6,7 @@ CTest by cmake/sweep_tests.cmake, one CTest case per test method).
 
 Every run trains tests/data/tiny_mqar.ini (d_model 16, 2 layers) for 20 steps
 on one thread: well under a second each."""
+import configparser
 import csv
 import os
 import re
@@ -25,7 +26,9 @@ MIXLAB = Path(os.environ.get("MIXLAB", REPO / "build" / "mixlab")).resolve()
 SCRATCH = Path(os.environ.get("SWEEP_TEST_DIR", REPO / "build" / "sweep_test_runs")).resolve()
 
 sys.path.insert(0, str(REPO / "scripts"))
+from sweeplib import results  # noqa: E402
 from sweeplib.run_dir import clear_partial  # noqa: E402
+from sweeplib.sweep_file import load as load_sweep  # noqa: E402
 from sweeplib.sweep_file import SweepError  # noqa: E402
 
 
@@ -143,6 +146,57 @@ class SweepTest(unittest.TestCase):
         self.assertTrue((sweep_dir / "acc.png").is_file(), "table did not redraw the figure")
         self.assertEqual((sweep_dir / "results.md").read_text().count("![acc.png]"), 1)
 
+    # -- the reduced table ------------------------------------------------------
+    def test_best_over_averages_seeds_and_chooses_by_mean(self):
+        # Rows as `results.table` builds them: pattern x lr x 3 seeds. At lr 1e-3 one
+        # lucky seed reaches 0.9 (mean 0.4); lr 3e-3 is steady (mean 0.6) and must win.
+        columns = ["run", "model.pattern", "train.lr", "seed"] + results.METRIC_COLUMNS
+        accuracies = {("mha", "1e-3"): [0.9, 0.1, 0.2], ("mha", "3e-3"): [0.5, 0.6, 0.7],
+                      ("rwkv6", "1e-3"): [0.3, 0.3, None], ("rwkv6", "3e-3"): [None, None, None]}
+        rows = []
+        for (pattern, lr), values in accuracies.items():
+            for seed, acc in enumerate(values):
+                row = {"run": f"{pattern}-{lr}-{seed}", "model.pattern": pattern, "train.lr": lr, "seed": str(seed),
+                       "status": "finished" if acc is not None else "not run"}
+                if acc is not None:
+                    row.update(best_test_acc=acc, best_acc_step=100 * (seed + 1), min_test_loss=1 - acc)
+                rows.append(row)
+        reduced_columns, reduced = results.best_over(columns, rows, "train.lr")
+        self.assertEqual(reduced_columns, ["model.pattern", "train.lr"] + results.SUMMARY_COLUMNS)
+        self.assertEqual(len(reduced), 2)  # one row per mixer: lr and seed are reduced
+        mha, rwkv = reduced
+        self.assertEqual(mha["train.lr"], "3e-3")  # best mean, not the best single run
+        self.assertAlmostEqual(mha["acc_mean"], 0.6)
+        self.assertAlmostEqual(mha["acc_std"], 0.1)  # sample standard deviation
+        self.assertEqual((mha["acc_min"], mha["acc_max"], mha["n"], mha["candidates"]), (0.5, 0.7, 3, 2))
+        self.assertEqual(mha["mean_best_acc_step"], 200)
+        self.assertEqual(mha["mean_by_value"], "1e-3: 0.4000; 3e-3: 0.6000")
+        # Runs without metrics are not replicates; a value with none is no candidate.
+        self.assertEqual((rwkv["train.lr"], rwkv["n"], rwkv["candidates"]), ("1e-3", 2, 1))
+        self.assertAlmostEqual(rwkv["acc_std"], 0.0)
+        # Over the seed itself: the best single run of each (mixer, lr).
+        _, per_seed = results.best_over(columns, rows, "seed")
+        self.assertEqual([(r["model.pattern"], r["train.lr"], r["acc_mean"]) for r in per_seed],
+                         [("mha", "1e-3", 0.9), ("mha", "3e-3", 0.7), ("rwkv6", "1e-3", 0.3), ("rwkv6", "3e-3", None)])
+
+    def test_shipped_fig2_sweeps_tie_positions_to_the_mixer(self):
+        # Zoology's Figure 2: learned positions for attention only, none for the others.
+        for name in ("paper.ini", "cpu.ini"):
+            sweep_def = load_sweep(REPO / "experiments" / "zoology_fig2" / name)
+            runs = sweep_def.runs(self.out, MIXLAB)
+            self.assertTrue(runs, name)
+            for run in runs:
+                overrides = dict(run.overrides)
+                attention = overrides["model.pattern"].split(",")[-1] == "mha"
+                self.assertEqual(overrides.get("model.positions"), "learned" if attention else "none",
+                                 f"{name}: {run.name}")
+                self.assertNotIn("task.random_non_queries", overrides, f"{name}: {run.name}")
+            base = configparser.ConfigParser()
+            base.read(sweep_def.base)
+            self.assertEqual(base["task"]["random_non_queries"], "false", name)  # queries at zeros, as Zoology
+            self.assertEqual(base["model"]["positions"], "none", name)  # only the grid gives attention positions
+            self.assertEqual(sweep_def.best_over, "train.lr", name)
+
     # -- Slurm ---------------------------------------------------------------
     def test_slurm_script_parses_and_names_every_run(self):
         path = self.write_sweep("model.d_model = 16,32\nmodel.pattern = shortconv,mha | mha\n",
@@ -255,7 +309,10 @@ class SweepTest(unittest.TestCase):
             best = list(csv.DictReader(f))
         self.assertEqual(len(best), 1)
         self.assertEqual(best[0]["candidates"], "2")
-        self.assertEqual(float(best[0]["best_test_acc"]), max(float(r["best_test_acc"]) for r in table))
+        self.assertEqual(best[0]["n"], "1")  # no seeds: one run per value
+        self.assertEqual(float(best[0]["acc_mean"]), max(float(r["best_test_acc"]) for r in table))
+        chosen = next(r for r in table if float(r["best_test_acc"]) == float(best[0]["acc_mean"]))
+        self.assertEqual(best[0]["model.d_model"], chosen["model.d_model"])
         self.assertOk(sweep("table", path, "--out", self.out, "--best-over", "train.lr"), 2)
 
     def test_interrupted_sweep_stops_and_resumes(self):
