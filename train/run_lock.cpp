@@ -23,7 +23,23 @@ std::string recorded_pid(int fd) {
   return text.find_first_not_of("0123456789") == std::string::npos ? text : "";
 }
 
+[[noreturn]] void refuse_busy(const std::string& run_dir, const std::string& path, int fd) {
+  const std::string pid = recorded_pid(fd);
+  ::close(fd);
+  throw Error(detail::concat("run directory ", run_dir, " is in use: another mixlab train",
+                             pid.empty() ? std::string() : " (pid " + pid + ")", " holds its lock ", path,
+                             "; wait for it to finish or stop it"));
+}
+
 }  // namespace
+
+void RunLock::check_free(const std::string& run_dir) {
+  const std::string path = run_dir + "/" + kRunLockFile;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // never locked
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) refuse_busy(run_dir, path, fd);
+  ::close(fd);  // releases the probe's lock
+}
 
 RunLock::RunLock(const std::string& run_dir) {
   const std::string path = run_dir + "/" + kRunLockFile;
@@ -31,13 +47,10 @@ RunLock::RunLock(const std::string& run_dir) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   MIXLAB_CHECK(fd_ >= 0, "cannot create ", path, ": ", std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int error = errno;
-    const std::string pid = recorded_pid(fd_);
-    ::close(fd_);
+    const int error = errno, fd = fd_;
     fd_ = -1;
-    MIXLAB_CHECK(error != EWOULDBLOCK, "run directory ", run_dir, " is in use: another mixlab train",
-                 pid.empty() ? std::string() : " (pid " + pid + ")",
-                 " holds its lock ", path, "; wait for it to finish or stop it");
+    if (error == EWOULDBLOCK) refuse_busy(run_dir, path, fd);
+    ::close(fd);
     throw Error(detail::concat("cannot lock ", path, ": ", std::strerror(error)));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";

@@ -18,6 +18,11 @@ class RunLock {
   // the run directory and the pid of the process holding it.
   explicit RunLock(const std::string& run_dir);
   ~RunLock();
+
+  // Throws the same error when another process holds the lock of `run_dir`,
+  // without creating anything (a refusal for another reason should first
+  // say the run is busy).
+  static void check_free(const std::string& run_dir);
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
 

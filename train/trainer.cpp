@@ -171,15 +171,16 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     const std::string diff = first_difference(read_ini(config_path), ex);
     MIXLAB_CHECK(diff.empty(), "--resume: the config differs from the run's ", config_path, ": ", diff);
   }
-  auto refuse_existing = [&] {
+  auto refuse_existing = [&](bool locked) {
+    if (!locked && fs::is_directory(dir)) RunLock::check_free(dir);  // "in use" says more than "already exists"
     MIXLAB_CHECK(!holds_files(dir), "run directory ", dir, " already exists: use --resume to continue it",
                  fs::exists(ckpt_path) ? "" : " (it has no checkpoint yet: --resume starts it again from step 0)",
                  ", or another train.name");
   };
-  if (!opts.resume) refuse_existing();
+  if (!opts.resume) refuse_existing(false);
   fs::create_directories(dir);
   const RunLock lock(dir);  // held until training returns or the process ends
-  if (!opts.resume) refuse_existing();  // again: another process may have started it meanwhile
+  if (!opts.resume) refuse_existing(true);  // again: another process may have started it meanwhile
   const std::vector<std::string> stale = remove_stale_temp_files(dir, kRunFiles);
   const bool from_checkpoint = opts.resume && fs::is_regular_file(ckpt_path);
 
