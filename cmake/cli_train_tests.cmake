@@ -72,6 +72,12 @@ mixlab_cli_test(tiny_generate_from_task ARGS generate|${cli_runs}/tiny|--from-ta
   STDOUT "^example 0 \\(L 16\\): [0-9]/[0-9] right: [0-9]+ -> [0-9]+.*example 2 .*\naccuracy [0-9.]+ over 3 examples")
 mixlab_cli_test(tiny_train_dir_without_resume ARGS train|${cli_runs}/tiny EXIT 2
   STDERR "is a directory: continue a run directory with --resume")
+# A blank model.pattern (once a SIGFPE) is one line naming the key.
+file(READ ${tiny} tiny_text)
+string(REGEX REPLACE "\npattern = [^\n]*" "\npattern =" blank_text "${tiny_text}")
+file(WRITE ${CMAKE_BINARY_DIR}/blank_pattern.ini "${blank_text}")
+mixlab_cli_test(train_blank_pattern ARGS train|${CMAKE_BINARY_DIR}/blank_pattern.ini|--check EXIT 2
+  STDERR "^mixlab: train: model.pattern [^\n]*empty[^\n]*\n$")
 # A megabyte-long value is cut in the error line.
 mixlab_cli_test(train_long_value ARGS train|${tiny}|--check|--train.schedule=${long_value} EXIT 2
   STDERR "^mixlab: train: train.schedule = 'x+\\.\\.\\. \\(4098 bytes\\) is not allowed[^\n]*\n$")

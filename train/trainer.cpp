@@ -241,98 +241,104 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   model->train();
 
   // The step being trained (1-based) and the last checkpoint written, for
-  // the one line that stops a run going non-finite (or failing otherwise).
+  // the one line that stops a run going non-finite (or failing otherwise):
+  // nothing of that step is saved, so the last checkpoint stays what it was.
   int64_t current_step = progress.step;
   int64_t last_saved = from_checkpoint ? progress.step : -1;
+  auto guarded = [&](auto&& work) {
+    try {
+      return work();
+    } catch (const Error& e) {
+      const std::string line = "step " + std::to_string(current_step) + ": training stopped: " + e.what() + "; " +
+                               (last_saved >= 0 ? "the checkpoint of step " + std::to_string(last_saved) + " is kept"
+                                                : "no checkpoint was written");
+      console.line(line);
+      throw Error(line);
+    }
+  };
   auto save = [&] {
-    save_checkpoint(ckpt_path, *model, optimizer, progress);
+    guarded([&] { save_checkpoint(ckpt_path, *model, optimizer, progress); });
     last_saved = progress.step;
   };
-  try {
-    while (!progress.finished && progress.step < total) {
-      if (opts.should_stop && opts.should_stop(progress.step)) {
-        summary.interrupted = true;
-        break;
-      }
-      const int64_t step = progress.step;
-      current_step = step + 1;
-      const Batch batch = data.train_batch(step / bpe, step % bpe, tc.batch_size);
-      const double lr = schedule.at(per_epoch ? step / bpe : step);
-      const auto step_start = Clock::now();
-      const double loss = train_step(*model, optimizer, batch, lr, tc.grad_clip);
-      const double step_seconds = seconds_since(step_start);
-      train_seconds += step_seconds;
-      const double tokens = static_cast<double>(batch.inputs.numel());
-      window_tokens += tokens;
-      trained_tokens += tokens;
-      progress.loss_sum += loss;
-      progress.loss_count++;
-      progress.step++;
-      const double tps = window_tokens / std::max(seconds_since(window_start), 1e-9);
-      console.progress().update(progress.step, loss, last_accuracy, tps);
-
-      const bool last = progress.step == total;
-      const bool eval_now = last || (tc.eval_every > 0 ? progress.step % tc.eval_every == 0 : progress.step % bpe == 0);
-      if (eval_now) {
-        std::vector<MoELoadRecord> moe = moe_load_since_last_eval(*model);
-        const EvalResult ev = evaluate(*model, data, tc.eval_batch_size);
-        MIXLAB_CHECK(std::isfinite(ev.loss), "the test loss is ", ev.loss);  // no NaN row in metrics.csv
-        moe_load_since_last_eval(*model);  // the test forwards are not training load
-        last_accuracy = ev.accuracy;
-        progress.best_accuracy = std::max(progress.best_accuracy, ev.accuracy);
-        MetricsRow row;
-        row.step = progress.step;
-        row.epoch = static_cast<double>(progress.step) / static_cast<double>(bpe);
-        row.lr = lr;
-        row.train_loss = progress.loss_sum / static_cast<double>(std::max<int64_t>(progress.loss_count, 1));
-        row.test_loss = ev.loss;
-        row.test_accuracy = ev.accuracy;
-        row.segment_accuracy = ev.segment_accuracy;
-        row.tokens_per_s = tps;
-        row.elapsed_s = seconds_since(run_start);
-        row.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
-        row.moe = std::move(moe);
-        metrics.append(row);
-        progress.loss_sum = 0;
-        progress.loss_count = 0;
-        char buf[200];
-        std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
-                      static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
-        std::string line = buf;
-        for (const MoELoadRecord& m : row.moe) {  // max expert load against the balanced 1/E
-          const double top = *std::max_element(m.load.begin(), m.load.end());
-          std::snprintf(buf, sizeof buf, " | moe%d max load %.2fx, dropped %.1f%%", m.layer,
-                        top * static_cast<double>(m.load.size()), 100.0 * m.dropped);
-          line += buf;
-        }
-        console.line(line);
-        summary.evaluated = true;
-        summary.final_accuracy = ev.accuracy;
-        summary.final_loss = ev.loss;
-        if (tc.target_accuracy > 0 && ev.accuracy >= tc.target_accuracy) {
-          summary.reached_target = true;
-          progress.finished = true;
-          console.line("reached target accuracy " + std::to_string(tc.target_accuracy) + " at step " +
-                       std::to_string(progress.step));
-        }
-        window_tokens = 0;
-        window_start = Clock::now();
-      }
-      if (last) progress.finished = true;
-      const bool checkpoint_now = progress.finished ||
-                                  (tc.checkpoint_every > 0 ? progress.step % tc.checkpoint_every == 0 : eval_now);
-      if (checkpoint_now) save();
+  while (!progress.finished && progress.step < total) {
+    if (opts.should_stop && opts.should_stop(progress.step)) {
+      summary.interrupted = true;
+      break;
     }
-    if (summary.interrupted) save();
-  } catch (const Error& e) {
-    // Nothing of this step was saved: the last checkpoint stays what it was.
-    const std::string line = "step " + std::to_string(current_step) + ": training stopped: " + e.what() + "; " +
-                             (last_saved >= 0 ? "the checkpoint of step " + std::to_string(last_saved) + " is kept"
-                                              : "no checkpoint was written");
-    console.line(line);
-    throw Error(line);
+    const int64_t step = progress.step;
+    current_step = step + 1;
+    const Batch batch = data.train_batch(step / bpe, step % bpe, tc.batch_size);
+    const double lr = schedule.at(per_epoch ? step / bpe : step);
+    const auto step_start = Clock::now();
+    const double loss = guarded([&] { return train_step(*model, optimizer, batch, lr, tc.grad_clip); });
+    const double step_seconds = seconds_since(step_start);
+    train_seconds += step_seconds;
+    const double tokens = static_cast<double>(batch.inputs.numel());
+    window_tokens += tokens;
+    trained_tokens += tokens;
+    progress.loss_sum += loss;
+    progress.loss_count++;
+    progress.step++;
+    const double tps = window_tokens / std::max(seconds_since(window_start), 1e-9);
+    console.progress().update(progress.step, loss, last_accuracy, tps);
+
+    const bool last = progress.step == total;
+    const bool eval_now = last || (tc.eval_every > 0 ? progress.step % tc.eval_every == 0 : progress.step % bpe == 0);
+    if (eval_now) {
+      std::vector<MoELoadRecord> moe = moe_load_since_last_eval(*model);
+      const EvalResult ev = guarded([&] {
+        EvalResult r = evaluate(*model, data, tc.eval_batch_size);
+        MIXLAB_CHECK(std::isfinite(r.loss), "the test loss is ", r.loss);  // no NaN row in metrics.csv
+        return r;
+      });
+      moe_load_since_last_eval(*model);  // the test forwards are not training load
+      last_accuracy = ev.accuracy;
+      progress.best_accuracy = std::max(progress.best_accuracy, ev.accuracy);
+      MetricsRow row;
+      row.step = progress.step;
+      row.epoch = static_cast<double>(progress.step) / static_cast<double>(bpe);
+      row.lr = lr;
+      row.train_loss = progress.loss_sum / static_cast<double>(std::max<int64_t>(progress.loss_count, 1));
+      row.test_loss = ev.loss;
+      row.test_accuracy = ev.accuracy;
+      row.segment_accuracy = ev.segment_accuracy;
+      row.tokens_per_s = tps;
+      row.elapsed_s = seconds_since(run_start);
+      row.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
+      row.moe = std::move(moe);
+      metrics.append(row);
+      progress.loss_sum = 0;
+      progress.loss_count = 0;
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
+                    static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
+      std::string line = buf;
+      for (const MoELoadRecord& m : row.moe) {  // max expert load against the balanced 1/E
+        const double top = *std::max_element(m.load.begin(), m.load.end());
+        std::snprintf(buf, sizeof buf, " | moe%d max load %.2fx, dropped %.1f%%", m.layer,
+                      top * static_cast<double>(m.load.size()), 100.0 * m.dropped);
+        line += buf;
+      }
+      console.line(line);
+      summary.evaluated = true;
+      summary.final_accuracy = ev.accuracy;
+      summary.final_loss = ev.loss;
+      if (tc.target_accuracy > 0 && ev.accuracy >= tc.target_accuracy) {
+        summary.reached_target = true;
+        progress.finished = true;
+        console.line("reached target accuracy " + std::to_string(tc.target_accuracy) + " at step " +
+                     std::to_string(progress.step));
+      }
+      window_tokens = 0;
+      window_start = Clock::now();
+    }
+    if (last) progress.finished = true;
+    const bool checkpoint_now = progress.finished ||
+                                (tc.checkpoint_every > 0 ? progress.step % tc.checkpoint_every == 0 : eval_now);
+    if (checkpoint_now) save();
   }
   if (summary.interrupted) {
+    save();
     console.line("interrupted at step " + std::to_string(progress.step) + ": checkpoint saved; continue with --resume");
   }
   console.progress().finish();
