@@ -56,7 +56,7 @@ void parse_args(const std::string& context, const Args& args, const po::options_
                      vm["mixlab-unexpected-argument"].as<std::vector<std::string>>().front() + "' " + allowed());
 }
 
-TaskArgs split_task_args(const Args& args) {
+TaskArgs split_task_args(const std::string& context, const Args& args) {
   TaskArgs out;
   for (size_t i = 0; i < args.size(); ++i) {
     if (!args[i].starts_with("--task.")) {
@@ -65,7 +65,7 @@ TaskArgs split_task_args(const Args& args) {
     }
     out.task.push_back(args[i]);
     if (args[i].find('=') == std::string::npos) {
-      if (i + 1 == args.size()) throw UsageError(args[i] + " needs a value");
+      if (i + 1 == args.size()) throw UsageError(context + ": " + args[i] + " needs a value");
       out.task.push_back(args[++i]);
     }
   }

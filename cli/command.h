@@ -64,7 +64,7 @@ void parse_args(const std::string& context, const Args& args, const boost::progr
 struct TaskArgs {
   std::vector<std::string> task, rest;
 };
-TaskArgs split_task_args(const Args& args);
+TaskArgs split_task_args(const std::string& context, const Args& args);
 
 // The device named by the parsed option --device (cpu, cuda, cuda:N); an
 // unknown or invisible one is a UsageError naming `context`.

@@ -21,7 +21,7 @@ int eval_command(const Args& args) {
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map vm;
-  const TaskArgs split = split_task_args(args);
+  const TaskArgs split = split_task_args("eval", args);
   parse_args("eval", split.rest, options, &positional, vm);
   if (vm.count("help")) {
     std::printf("usage: mixlab eval RUN_DIR [--batch-size N] [--device cpu|cuda] [--task.KEY VALUE ...]\n"

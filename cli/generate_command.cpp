@@ -135,7 +135,7 @@ int generate_command(const Args& args) {
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map vm;
-  const TaskArgs split = split_task_args(args);
+  const TaskArgs split = split_task_args("generate", args);
   parse_args("generate", split.rest, options, &positional, vm);
   if (vm.count("help")) {
     std::printf("usage: mixlab generate RUN_DIR --prompt-tokens 5,17,3 [--max-new-tokens 16] [--temperature 0] "

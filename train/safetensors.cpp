@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -67,6 +68,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
 SafetensorsFile read_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   MIXLAB_CHECK(in.good(), "cannot open ", path, ": ", std::strerror(errno));
+  MIXLAB_CHECK(std::filesystem::is_regular_file(path), "cannot read ", path, ": not a regular file");
   in.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);

@@ -101,6 +101,8 @@ TEST_CASE("safetensors: shapes and offsets are bounded by the file before anythi
   // Offsets past the end of the data.
   write_bytes(path, with_header(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", "12345678"));
   REQUIRE_THROWS_WITH(read_safetensors(path), Catch::Contains("within 8 data bytes"));
+  // A directory is not read as a file of 2^32 bytes.
+  REQUIRE_THROWS_WITH(read_safetensors(fs::path(path).parent_path().string()), Catch::Contains("not a regular file"));
   // An empty tensor is valid whatever its other extents claim.
   write_bytes(path, with_header(R"({"x":{"dtype":"I64","shape":[0,3],"data_offsets":[0,0]}})"));
   const SafetensorsFile f = read_safetensors(path);
