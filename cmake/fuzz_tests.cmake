@@ -13,6 +13,7 @@ foreach(case
     SafetensorsFuzz.test_mutated_checkpoints_get_one_clean_line
     SafetensorsFuzz.test_mutated_token_files_get_one_clean_line
     SafetensorsFuzz.test_export_holds_the_checkpoint_weights_under_their_names
+    SafetensorsFuzz.test_decoding_the_test_set_gives_the_eval_accuracy
     Processes.test_second_training_of_a_run_is_refused_naming_the_holder
     Processes.test_a_killed_run_resumes_from_step_zero_and_its_lock_is_free)
   string(REGEX REPLACE "\\.test_" "." name ${case})

@@ -10,6 +10,7 @@
                       the run's lock; a run killed before its first
                       checkpoint resumes from step 0
   export              `mixlab export` writes the checkpoint's weights alone
+  decoding            `mixlab generate --from-task` agrees with `mixlab eval`
 
 Every attempt must end with exit code 0, or 1 or 2 with exactly one line on
 stderr ("mixlab: ...", not an unexpected internal exception), never by a
@@ -292,6 +293,17 @@ class SafetensorsFuzz(FuzzBase):
         tally.report()
         self.assertEqual(tally.failures, [], "\n".join(tally.failures[:10]))
 
+
+    def test_decoding_the_test_set_gives_the_eval_accuracy(self):
+        # generate --from-task decodes token by token (the recurrent/cached
+        # forms); eval scores the parallel forward: on the whole test set
+        # (tiny_mqar.ini: 64 examples) the accuracies agree.
+        evaluated = run(["eval", self.run_dir])
+        decoded = run(["generate", self.run_dir, "--from-task", "64"])
+        self.assertEqual((evaluated.returncode, decoded.returncode), (0, 0), evaluated.stderr + decoded.stderr)
+        accuracy = re.search(r"test accuracy ([0-9.]+)", evaluated.stdout).group(1)
+        self.assertRegex(decoded.stdout, rf"\naccuracy {re.escape(accuracy)} over 64 examples")
+        self.assertEqual(decoded.stdout.count("\nexample "), 63)
 
     def test_export_holds_the_checkpoint_weights_under_their_names(self):
         out = self.dir / "model.safetensors"
