@@ -56,6 +56,22 @@ void parse_args(const std::string& context, const Args& args, const po::options_
                      vm["mixlab-unexpected-argument"].as<std::vector<std::string>>().front() + "' " + allowed());
 }
 
+TaskArgs split_task_args(const std::string& context, const Args& args) {
+  TaskArgs out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (!args[i].starts_with("--task.")) {
+      out.rest.push_back(args[i]);
+      continue;
+    }
+    out.task.push_back(args[i]);
+    if (args[i].find('=') == std::string::npos) {
+      if (i + 1 == args.size()) throw UsageError(context + ": " + args[i] + " needs a value");
+      out.task.push_back(args[++i]);
+    }
+  }
+  return out;
+}
+
 Device cli_device(const std::string& context, const po::variables_map& vm) {
   try {
     return parse_device(context + ": --device", vm["device"].as<std::string>());

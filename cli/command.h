@@ -62,6 +62,13 @@ void parse_args(const std::string& context, const Args& args, const boost::progr
                 const boost::program_options::positional_options_description* positional,
                 boost::program_options::variables_map& vm);
 
+// Command-line words split into [task] settings ("--task.k=v" or "--task.k" "v",
+// for commands that evaluate a trained run on other data) and the rest.
+struct TaskArgs {
+  std::vector<std::string> task, rest;
+};
+TaskArgs split_task_args(const std::string& context, const Args& args);
+
 // The device named by the parsed option --device (cpu, cuda, cuda:N); an
 // unknown or invisible one is a UsageError naming `context`.
 Device cli_device(const std::string& context, const boost::program_options::variables_map& vm);

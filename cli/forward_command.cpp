@@ -42,6 +42,9 @@ int forward_command(const Args& args) {
   if (ids.dtype() != DType::I64 || ids.ndim() != 2)
     throw UsageError("forward: " + tokens_path + ": tensor '" + in.tensors[0].first + "' " + ids.describe() +
                      " must be integer token ids of shape (B, L)");
+  if (ids.numel() == 0)
+    throw UsageError("forward: " + tokens_path + ": tensor '" + in.tensors[0].first + "' " + ids.describe() +
+                     " is empty (need B >= 1 and L >= 1)");
   LoadedRun run = load_run(vm["run"].as<std::string>(), device);
   const int64_t V = run.model->vocab_size;
   for (int64_t id : ids.to_indices())

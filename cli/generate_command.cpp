@@ -13,6 +13,7 @@
 
 #include "autograd/ops.h"
 #include "cli/command.h"
+#include "autograd/error.h"
 #include "train/run_loader.h"
 
 namespace mixlab::cli {
@@ -58,6 +59,68 @@ int64_t choose(const std::vector<double>& logits, double temperature, int64_t to
   return order[keep - 1];
 }
 
+std::string join(const std::vector<int64_t>& ids) {
+  std::string s;
+  for (int64_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+  return s;
+}
+
+int decode_test_examples(const std::string& run_dir, int64_t n, const std::vector<std::string>& task_settings,
+                         Device device) {
+  LoadedRun run = load_run(run_dir, device);
+  Experiment retasked;
+  if (!task_settings.empty()) {
+    try {
+      retasked = with_task_settings(run, task_settings);
+    } catch (const Error& e) {
+      throw UsageError(std::string("generate: ") + e.what());
+    }
+  }
+  const Experiment& ex = task_settings.empty() ? run.experiment : retasked;
+  LanguageModel& model = *run.model;
+  if (const std::string m = model.first_non_causal_mixer(); !m.empty())
+    throw UsageError("generate: mixer '" + m + "' is not causal, so the model cannot decode (use mixlab eval)");
+  const Dataset& data = *ex.dataset;
+  int64_t available = 0;
+  for (const Segment& s : data.test_segments()) available += s.num_examples;
+  n = std::min(n, available);
+  NoGradGuard no_grad;
+  double accuracy_sum = 0;
+  int64_t hits = 0, scored = 0, shown = 0;
+  for (int64_t b = 0; shown < n; ++b) {
+    const Batch batch = data.test_batch(b, 1);
+    const std::vector<int64_t> inputs = batch.inputs.to_indices(), targets = batch.targets.to_indices();
+    const int64_t L = static_cast<int64_t>(inputs.size());
+    auto state = model.init_state(1);
+    std::vector<std::string> items;
+    int64_t row_hits = 0, row_scored = 0;
+    for (int64_t t = 0; t < L; ++t) {
+      const Tensor logits = model.step(Tensor::from_indices({inputs[t]}, {1}, device), state);
+      if (targets[t] == kIgnoreIndex) continue;
+      const std::vector<double> v = logits.to_vector();
+      const int64_t predicted = std::max_element(v.begin(), v.end()) - v.begin();
+      const bool right = predicted == targets[t];
+      row_hits += right;
+      ++row_scored;
+      items.push_back(std::to_string(inputs[t]) + " -> " + std::to_string(predicted) +
+                      (right ? "" : " (gold " + std::to_string(targets[t]) + ")"));
+    }
+    std::string line;
+    for (const std::string& item : items) line += (line.empty() ? "" : ", ") + item;
+    std::printf("example %lld (L %lld): %lld/%lld right: %s\n", static_cast<long long>(shown),
+                static_cast<long long>(L), static_cast<long long>(row_hits), static_cast<long long>(row_scored),
+                line.c_str());
+    if (row_scored > 0) accuracy_sum += static_cast<double>(row_hits) / static_cast<double>(row_scored);
+    hits += row_hits;
+    scored += row_scored;
+    ++shown;
+  }
+  std::printf("accuracy %.4f over %lld examples (%lld/%lld scored tokens right; query -> predicted (gold when wrong))\n",
+              accuracy_sum / static_cast<double>(shown), static_cast<long long>(shown), static_cast<long long>(hits),
+              static_cast<long long>(scored));
+  return 0;
+}
+
 int generate_command(const Args& args) {
   namespace po = boost::program_options;
   po::options_description options("mixlab generate RUN_DIR --prompt-tokens IDS [options]");
@@ -67,17 +130,27 @@ int generate_command(const Args& args) {
       "temperature", po::value<double>()->default_value(0.0), "0 = greedy; > 0 samples from softmax(logits / T)")(
       "top-k", po::value<int64_t>()->default_value(0), "sample among the K most likely tokens (0 = all)")(
       "seed", po::value<uint64_t>()->default_value(0), "seed of the sampling")(
+      "from-task", po::value<int64_t>(), "decode N test examples, showing query, predicted and gold tokens")(
       "device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N");
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map vm;
-  parse_args("generate", args, options, &positional, vm);
+  const TaskArgs split = split_task_args("generate", args);
+  parse_args("generate", split.rest, options, &positional, vm);
   if (vm.count("help")) {
     std::printf("usage: mixlab generate RUN_DIR --prompt-tokens 5,17,3 [--max-new-tokens 16] [--temperature 0] "
-                "[--top-k 0] [--seed 0] [--device cpu]\n");
+                "[--top-k 0] [--seed 0] [--device cpu]\n"
+                "       mixlab generate RUN_DIR --from-task N [--task.KEY VALUE ...] [--device cpu]\n");
     return 0;
   }
   if (!vm.count("run")) throw UsageError("generate: missing RUN_DIR (usage: mixlab generate RUN_DIR --prompt-tokens IDS)");
+  if (vm.count("from-task")) {
+    if (vm.count("prompt-tokens")) throw UsageError("generate: give --prompt-tokens or --from-task, not both");
+    const int64_t n = vm["from-task"].as<int64_t>();
+    if (n < 1) throw UsageError("generate: --from-task must be >= 1 (test examples to decode)");
+    return decode_test_examples(vm["run"].as<std::string>(), n, split.task, cli_device("generate", vm));
+  }
+  if (!split.task.empty()) throw UsageError("generate: --task.* settings need --from-task");
   if (!vm.count("prompt-tokens")) throw UsageError("generate: missing --prompt-tokens (e.g. --prompt-tokens 5,17,3)");
   const std::vector<int64_t> prompt = parse_tokens(vm["prompt-tokens"].as<std::string>());
   const int64_t new_tokens = vm["max-new-tokens"].as<int64_t>(), top_k = vm["top-k"].as<int64_t>();
@@ -113,11 +186,6 @@ int generate_command(const Args& args) {
     generated.push_back(choose(last, temperature, top_k, gen));
     if (i + 1 < new_tokens) last = model.step(Tensor::from_indices({generated.back()}, {1}, device), state).to_vector();
   }
-  auto join = [](const std::vector<int64_t>& ids) {
-    std::string s;
-    for (int64_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
-    return s;
-  };
   std::printf("prompt: %s\ngenerated: %s\n", join(prompt).c_str(), join(generated).c_str());
   return 0;
 }

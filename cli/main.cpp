@@ -8,6 +8,7 @@
 #include <string>
 
 #include "autograd/error.h"
+#include "autograd/error_text.h"
 #include "cli/build_info.h"
 #include "cli/command.h"
 
@@ -71,13 +72,13 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "mixlab: %s\n", e.what());
+    std::fprintf(stderr, "mixlab: %s\n", mixlab::one_error_line(e.what()).c_str());
     return kUsageExitCode;
   } catch (const mixlab::Error& e) {
-    std::fprintf(stderr, "mixlab: error: %s\n", e.what());
+    std::fprintf(stderr, "mixlab: error: %s\n", mixlab::one_error_line(e.what()).c_str());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mixlab: unexpected error: %s\n", e.what());
+    std::fprintf(stderr, "mixlab: unexpected error: %s\n", mixlab::one_error_line(e.what()).c_str());
     return 1;
   }
 }

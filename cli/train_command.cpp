@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <set>
 
 #include "autograd/error.h"
+#include "autograd/error_text.h"
 #include "cli/command.h"
 #include "train/plot.h"
 #include "train/trainer.h"
@@ -28,10 +30,12 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 constexpr const char* kUsage =
     "usage: mixlab train CONFIG.ini [--section.key value ...] [--device cpu|cuda] [--resume] [--check | --check-each]\n"
     "                   [--stop-at STEP]\n"
+    "       mixlab train RUN_DIR --resume [...]   (continue a run where it is now, moved or copied)\n"
     "Trains the experiment CONFIG.ini describes into <train.out_dir>/<train.name>\n"
     "(default runs/<config name>): config.ini, metrics.csv/.jsonl, log.txt,\n"
     "checkpoint.safetensors and curves.png. Options on the command line override\n"
-    "the file. --resume continues the run from its checkpoint; Ctrl-C saves a\n"
+    "the file. --resume continues the run from its checkpoint (from step 0 when it\n"
+    "stopped before its first one); Ctrl-C saves a\n"
     "checkpoint and stops (exit code 130). --device D is train.device = D; a run\n"
     "may resume on another device (checkpoints hold host tensors).\n"
     "--check validates the config and overrides (builds the model), prints one\n"
@@ -77,9 +81,7 @@ int check_each(const std::string& config, const std::vector<std::string>& overri
       }
       std::printf("ok\n");
     } catch (const std::exception& e) {
-      std::string reason = e.what();
-      std::replace(reason.begin(), reason.end(), '\n', ' ');
-      std::printf("error: mixlab: train: %s\n", reason.c_str());
+      std::printf("error: mixlab: train: %s\n", one_error_line(e.what()).c_str());
     }
     std::fflush(stdout);
   }
@@ -129,6 +131,17 @@ int train_command(const Args& args) {
   if (config.empty() && overrides.empty())
     throw UsageError("train: no config given (usage: mixlab train CONFIG.ini [--section.key value ...] [--resume])");
 
+  if (!config.empty() && std::filesystem::is_directory(config)) {
+    // `mixlab train RUN_DIR --resume`: the run's own config, with the run
+    // where it is now (it may have been moved or copied).
+    if (!resume)
+      throw UsageError("train: " + config + " is a directory: continue a run directory with --resume, or give a CONFIG.ini");
+    std::filesystem::path run = std::filesystem::path(config).lexically_normal();
+    if (run.filename().empty()) run = run.parent_path();
+    const std::string parent = run.parent_path().empty() ? "." : run.parent_path().string();
+    config = (run / "config.ini").string();
+    overrides.insert(overrides.begin(), {"--train.out_dir=" + parent, "--train.name=" + run.filename().string()});
+  }
   if (check_each_line) return check_each(config, overrides);
   Experiment ex;
   try {

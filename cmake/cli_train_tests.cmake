@@ -3,6 +3,7 @@
 # executable, and one clear line for each class of bad input.
 set(cli_runs ${CMAKE_BINARY_DIR}/cli_test_runs)
 set(tiny ${PROJECT_SOURCE_DIR}/tests/data/tiny_mqar.ini)
+string(REPEAT "x" 4096 long_value)
 
 mixlab_cli_test(list ARGS list STDOUT "mha: .*--mha.n_heads.*shortconv: .*task.vocab_size")
 mixlab_cli_test(train_help ARGS train|--help STDOUT "usage: mixlab train.*--model.d_model arg \\(=64\\)")
@@ -60,6 +61,28 @@ mixlab_cli_test(tiny_plot_bad_key ARGS plot|${cli_runs}/tiny|--figure|accuracy|-
   EXIT 1 STDERR "has no setting 'model.d_modle'")
 mixlab_cli_test(plot_bad_figure ARGS plot|${cli_runs}/tiny|--figure|pie|-o|${cli_runs}/pie.png EXIT 2
   STDERR "--figure 'pie' is not one of: curves, accuracy, state")
+# A trained checkpoint on other [task] settings (train/run_loader.h): the tiny
+# model has no learned positions, so it takes twice its length.
+mixlab_cli_test(tiny_eval_longer ARGS eval|${cli_runs}/tiny|--task.test_segments|32:2:16
+  STDOUT "at step 40 on mqar[^\n]*: test loss [0-9.]+, test accuracy [0-9.]+\n  L 32, size 2 \\(16 examples\\)")
+mixlab_cli_test(tiny_eval_other_vocab ARGS eval|${cli_runs}/tiny|--task.vocab_size=128 EXIT 2
+  STDERR "^mixlab: eval: task.vocab_size = 128 differs from the model's vocabulary of 64 tokens\n$")
+mixlab_cli_test(tiny_eval_model_key ARGS eval|${cli_runs}/tiny|--model.d_model=8 EXIT 2 STDERR "${one_error_line}")
+mixlab_cli_test(tiny_generate_from_task ARGS generate|${cli_runs}/tiny|--from-task|3
+  STDOUT "^example 0 \\(L 16\\): [0-9]/[0-9] right: [0-9]+ -> [0-9]+.*example 2 .*\naccuracy [0-9.]+ over 3 examples")
+mixlab_cli_test(tiny_train_dir_without_resume ARGS train|${cli_runs}/tiny EXIT 2
+  STDERR "is a directory: continue a run directory with --resume")
+# A blank model.pattern (once a SIGFPE) is one line naming the key.
+file(READ ${tiny} tiny_text)
+string(REGEX REPLACE "\npattern = [^\n]*" "\npattern =" blank_text "${tiny_text}")
+file(WRITE ${CMAKE_BINARY_DIR}/blank_pattern.ini "${blank_text}")
+mixlab_cli_test(train_blank_pattern ARGS train|${CMAKE_BINARY_DIR}/blank_pattern.ini|--check EXIT 2
+  STDERR "^mixlab: train: model.pattern [^\n]*empty[^\n]*\n$")
+# A megabyte-long value is cut in the error line.
+mixlab_cli_test(train_long_value ARGS train|${tiny}|--check|--train.schedule=${long_value} EXIT 2
+  STDERR "^mixlab: train: train.schedule = 'x+\\.\\.\\. \\(4098 bytes\\) is not allowed[^\n]*\n$")
+set_tests_properties(cli.tiny_eval_longer cli.tiny_eval_other_vocab cli.tiny_eval_model_key cli.tiny_generate_from_task
+  cli.tiny_train_dir_without_resume PROPERTIES FIXTURES_REQUIRED tiny_run)
 set_tests_properties(cli.tiny_train_again cli.tiny_eval cli.tiny_forward cli.tiny_forward_bad_tokens cli.tiny_plot
   cli.tiny_plot_accuracy cli.tiny_plot_state cli.tiny_plot_color_by cli.tiny_plot_bad_key
   cli.tiny_generate cli.tiny_generate_bad_token PROPERTIES FIXTURES_REQUIRED tiny_run)

@@ -113,6 +113,7 @@ Device LanguageModel::device() const { return embed->weight.device(); }
 Tensor LanguageModel::hidden_states(const Tensor& ids) {
   MIXLAB_CHECK(ids.ndim() == 2 && ids.dtype() == DType::I64, "LanguageModel: ids must be i64 (B, T), got ",
                ids.describe());
+  MIXLAB_CHECK(ids.numel() > 0, "LanguageModel: ids ", ids.describe(), " are empty (need B >= 1 and T >= 1)");
   Tensor x = embed_tokens(ids, 0);
   x = dropout(x, config.embed_dropout, dropout_gen, is_training());
   for (size_t i = 0; i < blocks->size(); ++i) x = block(i).forward(x);
@@ -146,6 +147,7 @@ Tensor LanguageModel::step(const Tensor& ids_t, DecodeState& state) const {
 Tensor LanguageModel::prefill(const Tensor& ids, DecodeState& state) const {
   MIXLAB_CHECK(ids.ndim() == 2 && ids.dtype() == DType::I64, "LanguageModel::prefill: ids must be i64 (B, T), got ",
                ids.describe());
+  MIXLAB_CHECK(ids.numel() > 0, "LanguageModel::prefill: ids ", ids.describe(), " are empty (need B >= 1 and T >= 1)");
   Tensor x = embed_tokens(ids, state.position);
   for (size_t i = 0; i < blocks->size(); ++i) x = block(i).prefill(x, *state.layers[i]);
   state.position += ids.size(1);

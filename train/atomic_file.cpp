@@ -1,11 +1,13 @@
 #include "train/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "autograd/error.h"
 
@@ -60,6 +62,38 @@ void AtomicFile::fail(const std::string& what, int error) {
   ::unlink(temp_.c_str());
   done_ = true;
   throw Error(detail::concat(what, path_, ": ", std::strerror(error)));
+}
+
+namespace {
+
+// Whether `pid` names a live process other than this one.
+bool another_live_process(const std::string& pid_text) {
+  if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+  if (pid <= 0 || pid == ::getpid()) return false;
+  return ::kill(pid, 0) == 0 || errno == EPERM;  // EPERM: alive, owned by someone else
+}
+
+}  // namespace
+
+std::vector<std::string> remove_stale_temp_files(const std::string& dir, const std::vector<std::string>& names) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    for (const std::string& name : names) {
+      const std::string prefix = name + ".tmp";
+      if (!file.starts_with(prefix)) continue;
+      const std::string rest = file.substr(prefix.size());
+      const bool stale = rest.empty() || (rest[0] == '.' && rest.size() > 1 &&
+                                          rest.find_first_not_of("0123456789", 1) == std::string::npos &&
+                                          !another_live_process(rest.substr(1)));
+      if (stale && entry.is_regular_file() && ::unlink(entry.path().c_str()) == 0) removed.push_back(file);
+    }
+  }
+  return removed;
 }
 
 void write_file_atomically(const std::string& path, std::string_view content) {

@@ -7,12 +7,13 @@
 // The new content goes to a temp file next to `path` (the same folder, so
 // the rename never crosses file systems): <path>.tmp.<pid>, a name
 // scripts/sweeplib/run_dir.py recognises when it clears a killed run's
-// folder. Every write, the sync and the close are checked, then the rename.
+// folder, and remove_stale_temp_files() below when a run starts or resumes. Every write, the sync and the close are checked, then the rename.
 // On any failure the temp file is removed, `path` is left as it was, and one
 // mixlab::Error names `path` and the OS error.
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mixlab {
 
@@ -44,6 +45,14 @@ class AtomicFile {
   int fd_ = -1;
   bool done_ = false;  // committed, or failed and cleaned up
 };
+
+// The temp files in `dir` that writers of `names` left when they died:
+// <name>.tmp.<pid> of a pid that no longer runs (or is this process, which
+// has not written it), and <name>.tmp of earlier mixlab versions. Removes them
+// and returns their file names. Whoever calls it must keep other mixlab
+// processes from writing `names` in `dir` meanwhile (train/run_lock.h), since
+// a pid reused by an unrelated process keeps its stale file, never the reverse.
+std::vector<std::string> remove_stale_temp_files(const std::string& dir, const std::vector<std::string>& names);
 
 // Replaces `path` with `content` (write, then commit).
 void write_file_atomically(const std::string& path, std::string_view content);

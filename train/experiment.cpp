@@ -77,6 +77,35 @@ std::string to_text(const boost::any& v) {
   return "?";
 }
 
+// Bounds on the keys that size memory, checked before anything is
+// allocated: far above any recall experiment, far below what would make the
+// allocator fail (or a loop over layers run for minutes) with a message that
+// names no key. Say so if a real experiment needs more.
+constexpr int64_t kMaxVocab = int64_t(1) << 24, kMaxDModel = int64_t(1) << 16, kMaxLayers = 1024, kMaxFfnMult = 64,
+                  kMaxBatch = int64_t(1) << 20, kMaxBatchTokens = int64_t(1) << 27,
+                  kMaxEmbeddingElements = int64_t(1) << 32;
+
+void check_sizes(const Experiment& ex, int64_t longest_train, int64_t longest) {
+  const int64_t V = ex.task->vocab_size(), D = ex.model.d_model;
+  MIXLAB_CHECK(V <= kMaxVocab, "task.vocab_size = ", V, " is over mixlab's limit of ", kMaxVocab);
+  MIXLAB_CHECK(D <= kMaxDModel, "model.d_model = ", D, " is over mixlab's limit of ", kMaxDModel);
+  MIXLAB_CHECK(ex.model.n_layers <= kMaxLayers, "model.n_layers = ", ex.model.n_layers, " is over mixlab's limit of ",
+               kMaxLayers);
+  MIXLAB_CHECK(ex.model.ffn_mult <= kMaxFfnMult, "model.ffn_mult = ", ex.model.ffn_mult, " is over mixlab's limit of ",
+               kMaxFfnMult);
+  MIXLAB_CHECK(V * D <= kMaxEmbeddingElements, "task.vocab_size × model.d_model = ", V, " × ", D,
+               " embedding weights are over mixlab's limit of 2^32");
+  MIXLAB_CHECK(ex.model.positions != "learned" || longest * D <= kMaxEmbeddingElements, "model.positions = learned: ",
+               longest, " positions × model.d_model ", D, " are over mixlab's limit of 2^32 weights");
+  for (const auto& [key, batch] : {std::pair{"train.batch_size", ex.train.batch_size},
+                                   std::pair{"train.eval_batch_size", ex.train.eval_batch_size}}) {
+    MIXLAB_CHECK(batch <= kMaxBatch, key, " = ", batch, " is over mixlab's limit of ", kMaxBatch);
+    const int64_t len = std::string(key) == "train.batch_size" ? longest_train : longest;
+    MIXLAB_CHECK(batch * len <= kMaxBatchTokens, key, " = ", batch, " sequences of length ", len, " are ",
+                 batch * len, " tokens per batch, over mixlab's limit of 2^27");
+  }
+}
+
 }  // namespace
 
 po::options_description Experiment::options_for(const std::string& task_name, const MixerInstances& instances) {
@@ -129,6 +158,9 @@ Experiment Experiment::from_options(const po::variables_map& vm, bool check_mode
   ex.dataset = std::make_shared<const Dataset>(make_dataset(ex.task, vm));
   ex.model = ModelConfig::from_options(vm);
   ex.train = TrainConfig::from_options(vm);
+  int64_t longest_train = 0;
+  for (const Segment& seg : ex.dataset->train_segments()) longest_train = std::max(longest_train, seg.seq_len);
+  check_sizes(ex, longest_train, ex.max_seq_len());
   // The BF16 attention kernel exists on CUDA only: refuse a CPU run now, not at its first forward.
   for (const std::string& mixer : ex.model.pattern) {
     const auto kernel = vm.find(mixer + ".kernel");
@@ -168,9 +200,11 @@ std::map<std::string, std::string> Experiment::resolved_values() const {
   return values;
 }
 
-std::string Experiment::resolved_ini() const {
+std::string Experiment::resolved_ini() const { return ini_text(resolved_values()); }
+
+std::string ini_text(const std::map<std::string, std::string>& values) {
   std::map<std::string, std::map<std::string, std::string>> sections;
-  for (const auto& [key, value] : resolved_values()) {
+  for (const auto& [key, value] : values) {
     const auto dot = key.find('.');
     sections[key.substr(0, dot)][key.substr(dot + 1)] = value;
   }

@@ -59,5 +59,7 @@ struct Experiment {
 // "a = b" lines under "[section]" headers of an INI file (a run's
 // config.ini) -> {"section.a": "b"}.
 std::map<std::string, std::string> read_ini(const std::string& path);
+// The reverse: {"section.a": "b"} -> INI text, sections and keys sorted.
+std::string ini_text(const std::map<std::string, std::string>& values);
 
 }  // namespace mixlab

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -67,6 +68,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
 SafetensorsFile read_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   MIXLAB_CHECK(in.good(), "cannot open ", path, ": ", std::strerror(errno));
+  MIXLAB_CHECK(std::filesystem::is_regular_file(path), "cannot read ", path, ": not a regular file");
   in.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
@@ -119,16 +121,30 @@ SafetensorsFile read_safetensors(const std::string& path) {
     else throw bad(where + "dtype " + dt + " is not supported (allowed: F32, F64, I64, I32)");
     if (!t["shape"].is_array() || t["shape"].size() > static_cast<size_t>(kMaxDims))
       throw bad(where + "shape must be a list of at most " + std::to_string(kMaxDims) + " extents");
+    // Bounded before any product can overflow: a header may claim any shape,
+    // the file holds what it holds. Nonzero extents multiply to at most 2^62
+    // (so Shape::numel never overflows), and the bytes fit the file's data.
+    const uint64_t element_bytes = e.from_i32 ? 4 : static_cast<uint64_t>(dtype_size(e.dtype));
+    uint64_t nonzero_product = 1;
+    bool empty = false;
     for (const json& d : t["shape"]) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0) throw bad(where + "shape has a bad extent");
-      e.shape.push_back(d.get<int64_t>());
+      const uint64_t extent = d.get<uint64_t>();
+      if (extent == 0) empty = true;
+      else if (nonzero_product > (uint64_t(1) << 62) / extent)
+        throw bad(where + "shape " + t["shape"].dump() + " has more elements than any file can hold");
+      else nonzero_product *= extent;
+      e.shape.push_back(static_cast<int64_t>(extent));
     }
+    if (!empty && nonzero_product > data_size / element_bytes)
+      throw bad(where + "shape " + e.shape.str() + " needs more bytes than its data_offsets can hold within the " +
+                "file's " + std::to_string(data_size) + " data bytes");
+    const uint64_t bytes = empty ? 0 : nonzero_product * element_bytes;
     const json& off = t["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       throw bad(where + "data_offsets must be [begin, end]");
     e.begin = off[0].get<uint64_t>();
     e.end = off[1].get<uint64_t>();
-    const uint64_t bytes = static_cast<uint64_t>(e.shape.numel()) * (e.from_i32 ? 4 : dtype_size(e.dtype));
     if (e.end < e.begin || e.end > data_size || e.end - e.begin != bytes)
       throw bad(where + "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
                 "] do not match its shape and dtype within " + std::to_string(data_size) + " data bytes");

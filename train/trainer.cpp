@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +16,7 @@
 #include "train/evaluate.h"
 #include "train/metrics_log.h"
 #include "train/progress.h"
+#include "train/run_lock.h"
 #include "train/train_step.h"
 #include "train/tasks/segments.h"
 
@@ -44,24 +46,87 @@ std::vector<MoELoadRecord> moe_load_since_last_eval(const LanguageModel& model) 
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Keys that say where a run lives or executes, not what it computes: a run
+// may be moved or copied (out_dir, name: where it is now) and resumed on
+// another device, TF32 setting or thread count (checkpoints hold host tensors).
+const std::set<std::string> kNotIdentity = {"train.out_dir", "train.name", "train.device", "train.tf32",
+                                            "train.threads"};
+
 // Where a run's config.ini and the config it resumes with first differ, ""
-// when they agree. The keys that say where a run executes (device, TF32, CPU
-// threads) may differ: checkpoints hold host tensors. A key the run's config
-// lacks may hold its default (an option added since the run started, whose
-// default is the behaviour the run had); everything else must match.
+// when they agree, leaving out kNotIdentity. A key the run's config lacks may
+// hold its default (an option added since the run started, whose default is
+// the behaviour the run had); everything else must match.
 std::string first_difference(const std::map<std::string, std::string>& run, const Experiment& ex) {
-  static const std::set<std::string> placement = {"train.device", "train.tf32", "train.threads"};
   const std::map<std::string, std::string> now = ex.resolved_values();
   for (const auto& [key, value] : run) {
-    if (placement.contains(key)) continue;
+    if (kNotIdentity.contains(key)) continue;
     const auto it = now.find(key);
     if (it == now.end()) return "'" + key + " = " + value + "' in the run vs no such key now";
     if (it->second != value) return "'" + key + " = " + value + "' in the run vs '" + key + " = " + it->second + "' now";
   }
   for (const auto& [key, value] : now)
-    if (!run.contains(key) && !placement.contains(key) && !ex.options.at(key).defaulted())
+    if (!run.contains(key) && !kNotIdentity.contains(key) && !ex.options.at(key).defaulted())
       return "no '" + key + "' in the run vs '" + key + " = " + value + "' now";
   return "";
+}
+
+// The files `mixlab train` writes in a run directory.
+const std::vector<std::string> kRunFiles = {"config.ini", "metrics.csv", "metrics.jsonl",
+                                            "log.txt",    "curves.png",  "checkpoint.safetensors"};
+
+// Whether `dir` holds a run (or anything else) beyond the lock file and the
+// temp files of replacements (which a killed run may leave, and which are
+// removed under the lock).
+bool holds_files(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return fs::exists(dir, ec);
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == kRunLockFile) continue;
+    const bool temp = std::any_of(kRunFiles.begin(), kRunFiles.end(),
+                                  [&](const std::string& f) { return name.starts_with(f + ".tmp"); });
+    if (!temp) return true;
+  }
+  return false;
+}
+
+// Steps 1..s at which the trainer evaluates: every `every` steps, and the last one.
+std::vector<int64_t> eval_steps_up_to(int64_t s, int64_t every, int64_t total) {
+  std::vector<int64_t> out;
+  for (int64_t k = every; k <= s; k += every) out.push_back(k);
+  if (s == total && total % every != 0) out.push_back(total);
+  return out;
+}
+
+std::string list_text(const std::vector<int64_t>& steps) {
+  std::string out;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (i == 4 && steps.size() > 6) {
+      out += ", ... " + std::to_string(steps.size() - 5) + " more";
+      i = steps.size() - 1;
+    }
+    out += (out.empty() ? "" : ", ") + std::to_string(steps[i]);
+  }
+  return "[" + out + "]";
+}
+
+// A checkpoint whose step disagrees with the run's metrics (a metadata value
+// misread, rows written twice by two processes, files mixed from two runs)
+// is refused: resuming would drop or duplicate rows. Up to its step the rows
+// must be exactly the evals the schedule made; after it there may be rows of
+// evals whose checkpoint a kill prevented, but none past the next checkpoint
+// the run would have written (that checkpoint would be the one here).
+void check_metrics_agree(const std::string& csv_path, const std::string& ckpt_path, int64_t step,
+                         const std::vector<int64_t>& expected, int64_t next_checkpoint) {
+  const auto columns = read_metrics_csv(csv_path);
+  std::vector<int64_t> rows, later;
+  if (const auto it = columns.find("step"); it != columns.end())
+    for (double v : it->second) (v <= static_cast<double>(step) ? rows : later).push_back(static_cast<int64_t>(v));
+  const bool later_ok = std::all_of(later.begin(), later.end(), [&](int64_t s) { return s <= next_checkpoint; });
+  MIXLAB_CHECK(rows == expected && later_ok, "--resume: ", ckpt_path, " is at step ", step, " but ", csv_path,
+               " has eval rows at steps ", list_text(rows), " up to it and ", list_text(later), " after it (expected ",
+               list_text(expected), ", then none past step ", next_checkpoint,
+               "): the run directory is inconsistent, not resumed");
 }
 
 std::vector<std::string> segment_names(const Dataset& data) {
@@ -98,15 +163,27 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   const std::string config_path = dir + "/config.ini", ckpt_path = dir + "/checkpoint.safetensors";
   const std::string resolved = ex.resolved_ini();
 
-  // Everything that can refuse happens before anything is written.
+  // Everything that can refuse for the config happens before anything is written.
   if (opts.resume) {
-    MIXLAB_CHECK(fs::is_regular_file(ckpt_path), "--resume: no checkpoint at ", ckpt_path);
+    MIXLAB_CHECK(fs::is_regular_file(config_path), "--resume: ", dir,
+                 fs::exists(dir) ? " is not a run directory (no config.ini)" : " does not exist",
+                 ": start it without --resume");
     const std::string diff = first_difference(read_ini(config_path), ex);
     MIXLAB_CHECK(diff.empty(), "--resume: the config differs from the run's ", config_path, ": ", diff);
-  } else {
-    MIXLAB_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
-                 " already exists: use --resume to continue it, or another train.name");
   }
+  auto refuse_existing = [&](bool locked) {
+    if (!locked && fs::is_directory(dir)) RunLock::check_free(dir);  // "in use" says more than "already exists"
+    MIXLAB_CHECK(!holds_files(dir), "run directory ", dir, " already exists: use --resume to continue it",
+                 fs::exists(ckpt_path) ? "" : " (it has no checkpoint yet: --resume starts it again from step 0)",
+                 ", or another train.name");
+  };
+  if (!opts.resume) refuse_existing(false);
+  fs::create_directories(dir);
+  const RunLock lock(dir);  // held until training returns or the process ends
+  if (!opts.resume) refuse_existing(true);  // again: another process may have started it meanwhile
+  const std::vector<std::string> stale = remove_stale_temp_files(dir, kRunFiles);
+  const bool from_checkpoint = opts.resume && fs::is_regular_file(ckpt_path);
+
   set_compute_threads(tc.threads);
   std::unique_ptr<LanguageModel> model = ex.build_model();
   model->to(tc.device);  // before the optimizer, whose moments live next to the parameters
@@ -119,16 +196,37 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   MetricsLog metrics(dir, segment_names(data));
 
   TrainProgress progress;
-  if (opts.resume) {
+  if (from_checkpoint) {
     progress = load_checkpoint(ckpt_path, *model, &optimizer);
+    MIXLAB_CHECK(progress.step <= total, "--resume: ", ckpt_path, " is at step ", progress.step, ", past the run's ",
+                 total, " steps");
+    const int64_t eval_interval = tc.eval_every > 0 ? tc.eval_every : bpe;
+    const int64_t checkpoint_interval = tc.checkpoint_every > 0 ? tc.checkpoint_every : eval_interval;
+    check_metrics_agree(dir + "/metrics.csv", ckpt_path, progress.step,
+                        eval_steps_up_to(progress.step, eval_interval, total),
+                        std::min(total, (progress.step / checkpoint_interval + 1) * checkpoint_interval));
     metrics.truncate_after(progress.step);
+    // A moved or copied run records where it is now.
+    std::map<std::string, std::string> recorded = read_ini(config_path);
+    if (recorded["train.out_dir"] != tc.out_dir || recorded["train.name"] != tc.name) {
+      recorded["train.out_dir"] = tc.out_dir;
+      recorded["train.name"] = tc.name;
+      write_file_atomically(config_path, ini_text(recorded));
+    }
   } else {
-    fs::create_directories(dir);
+    // A new run, or one killed before its first checkpoint: from step 0.
     write_file_atomically(config_path, resolved);
     metrics.start();
   }
   Console console(opts, dir + "/log.txt", total);
-  console.line((opts.resume ? "resuming " : "training ") + dir + " at step " + std::to_string(progress.step) + "/" +
+  if (!stale.empty()) {
+    std::string names;
+    for (const std::string& n : stale) names += (names.empty() ? "" : ", ") + n;
+    console.line("removed the temp files a killed run left: " + names);
+  }
+  if (opts.resume && !from_checkpoint)
+    console.line("no checkpoint yet (the run stopped before its first one): starting again");
+  console.line((from_checkpoint ? "resuming " : "training ") + dir + " at step " + std::to_string(progress.step) + "/" +
                std::to_string(total) + ": " + ex.task->describe() + ", " + std::to_string(model->num_parameters()) +
                " parameters, " + std::to_string(bpe) + " batches per epoch");
 
@@ -142,16 +240,37 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   double window_tokens = 0, train_seconds = 0, trained_tokens = 0, last_accuracy = 0;
   model->train();
 
+  // The step being trained (1-based) and the last checkpoint written, for
+  // the one line that stops a run going non-finite (or failing otherwise):
+  // nothing of that step is saved, so the last checkpoint stays what it was.
+  int64_t current_step = progress.step;
+  int64_t last_saved = from_checkpoint ? progress.step : -1;
+  auto guarded = [&](auto&& work) {
+    try {
+      return work();
+    } catch (const Error& e) {
+      const std::string line = "step " + std::to_string(current_step) + ": training stopped: " + e.what() + "; " +
+                               (last_saved >= 0 ? "the checkpoint of step " + std::to_string(last_saved) + " is kept"
+                                                : "no checkpoint was written");
+      console.line(line);
+      throw Error(line);
+    }
+  };
+  auto save = [&] {
+    guarded([&] { save_checkpoint(ckpt_path, *model, optimizer, progress); });
+    last_saved = progress.step;
+  };
   while (!progress.finished && progress.step < total) {
     if (opts.should_stop && opts.should_stop(progress.step)) {
       summary.interrupted = true;
       break;
     }
     const int64_t step = progress.step;
+    current_step = step + 1;
     const Batch batch = data.train_batch(step / bpe, step % bpe, tc.batch_size);
     const double lr = schedule.at(per_epoch ? step / bpe : step);
     const auto step_start = Clock::now();
-    const double loss = train_step(*model, optimizer, batch, lr, tc.grad_clip);
+    const double loss = guarded([&] { return train_step(*model, optimizer, batch, lr, tc.grad_clip); });
     const double step_seconds = seconds_since(step_start);
     train_seconds += step_seconds;
     const double tokens = static_cast<double>(batch.inputs.numel());
@@ -167,7 +286,11 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     const bool eval_now = last || (tc.eval_every > 0 ? progress.step % tc.eval_every == 0 : progress.step % bpe == 0);
     if (eval_now) {
       std::vector<MoELoadRecord> moe = moe_load_since_last_eval(*model);
-      const EvalResult ev = evaluate(*model, data, tc.eval_batch_size);
+      const EvalResult ev = guarded([&] {
+        EvalResult r = evaluate(*model, data, tc.eval_batch_size);
+        MIXLAB_CHECK(std::isfinite(r.loss), "the test loss is ", r.loss);  // no NaN row in metrics.csv
+        return r;
+      });
       moe_load_since_last_eval(*model);  // the test forwards are not training load
       last_accuracy = ev.accuracy;
       progress.best_accuracy = std::max(progress.best_accuracy, ev.accuracy);
@@ -212,10 +335,10 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     if (last) progress.finished = true;
     const bool checkpoint_now = progress.finished ||
                                 (tc.checkpoint_every > 0 ? progress.step % tc.checkpoint_every == 0 : eval_now);
-    if (checkpoint_now) save_checkpoint(ckpt_path, *model, optimizer, progress);
+    if (checkpoint_now) save();
   }
   if (summary.interrupted) {
-    save_checkpoint(ckpt_path, *model, optimizer, progress);
+    save();
     console.line("interrupted at step " + std::to_string(progress.step) + ": checkpoint saved; continue with --resume");
   }
   console.progress().finish();

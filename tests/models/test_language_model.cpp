@@ -124,3 +124,14 @@ TEST_CASE("language model: ffn = identity adds the normed stream, h + LayerNorm(
   auto plain = build({"model.d_model=8", "model.n_layers=2", "model.pattern=mha"});
   CHECK_FALSE(static_cast<const Block&>(*(*plain->blocks)[0]).norm2);
 }
+
+TEST_CASE("language model: empty token ids are refused with one line, not run", "[models][errors]") {
+  // A (0, 3) batch once reached the kernels and crashed `mixlab forward`.
+  auto m = build({"model.d_model=16", "model.pattern=shortconv,mha"});
+  for (const Shape& shape : {Shape{0, 3}, Shape{2, 0}}) {
+    const Tensor ids = Tensor::zeros(shape, DType::I64);
+    REQUIRE_THROWS_WITH(m->forward(ids), Catch::Contains("are empty (need B >= 1 and T >= 1)"));
+    auto state = m->init_state(shape[0]);
+    REQUIRE_THROWS_WITH(m->prefill(ids, state), Catch::Contains("are empty"));
+  }
+}

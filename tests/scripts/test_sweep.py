@@ -224,7 +224,7 @@ class SweepTest(unittest.TestCase):
         # What a run killed before its first checkpoint may leave: its files and
         # the temp files of replacements in progress, <name>.tmp.<pid>
         # (train/atomic_file.h), or <name>.tmp from earlier mixlab versions.
-        left = ["config.ini", "log.txt", "metrics.csv", "metrics.jsonl", "config.ini.tmp.4242",
+        left = ["config.ini", "log.txt", "metrics.csv", "metrics.jsonl", "train.lock", "config.ini.tmp.4242",
                 "checkpoint.safetensors.tmp.4242", "curves.png.tmp.17", "metrics.csv.tmp"]
         run = self.dir / "partial"
         run.mkdir()

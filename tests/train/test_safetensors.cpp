@@ -87,3 +87,25 @@ TEST_CASE("safetensors: malformed files get one clear error", "[train][safetenso
   write_bytes(path, with_header(R"({"x":{"dtype":"F32","shape":[2]}})", "12345678"));
   REQUIRE_THROWS_WITH(read_safetensors(path), Catch::Contains("data_offsets"));
 }
+
+TEST_CASE("safetensors: shapes and offsets are bounded by the file before anything is allocated",
+          "[train][safetensors][errors]") {
+  const std::string path = temp_path("bounds.safetensors");
+  // 2^96 elements: the element count wraps to 0 in 64 bits, which matched the
+  // empty data_offsets before, and then failed inside the allocator.
+  write_bytes(path, with_header(R"({"x":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}})"));
+  REQUIRE_THROWS_WITH(read_safetensors(path), Catch::Contains("'x'") && Catch::Contains("more elements than any file"));
+  // 2^40 elements fit 64 bits but not the file's 8 data bytes.
+  write_bytes(path, with_header(R"({"x":{"dtype":"I64","shape":[1099511627776],"data_offsets":[0,8]}})", "12345678"));
+  REQUIRE_THROWS_WITH(read_safetensors(path), Catch::Contains("needs more bytes than its data_offsets can hold within the file's 8 data bytes"));
+  // Offsets past the end of the data.
+  write_bytes(path, with_header(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", "12345678"));
+  REQUIRE_THROWS_WITH(read_safetensors(path), Catch::Contains("within 8 data bytes"));
+  // A directory is not read as a file of 2^32 bytes.
+  REQUIRE_THROWS_WITH(read_safetensors(fs::path(path).parent_path().string()), Catch::Contains("not a regular file"));
+  // An empty tensor is valid whatever its other extents claim.
+  write_bytes(path, with_header(R"({"x":{"dtype":"I64","shape":[0,3],"data_offsets":[0,0]}})"));
+  const SafetensorsFile f = read_safetensors(path);
+  CHECK(f.at("x").shape() == Shape{0, 3});
+  CHECK(f.at("x").numel() == 0);
+}
