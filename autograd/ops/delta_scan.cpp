@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "autograd/ops/log_decay_check.h"
 #include "autograd/ops/op_util.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/tape.h"
@@ -18,30 +19,6 @@ using namespace ops_detail;
 namespace {
 
 constexpr const char* kOp = "delta_scan";
-
-// log_decay must be finite and <= 0: the chunked form's "no factor exceeds 1"
-// rests on it, and -inf would give NaN in its cumulative differences.
-template <typename T>
-void check_log_decay_values(const Tensor& log_decay) {
-  const T* x = log_decay.data<T>();
-  const int64_t n = log_decay.numel();
-  for (int64_t i = 0; i < n; ++i)
-    MIXLAB_CHECK(x[i] <= T(0) && std::isfinite(x[i]), kOp, ": log_decay ", log_decay.describe(), " has value ", x[i],
-                 " at element ", i, " (allowed: finite and <= 0)");
-}
-
-void check_log_decay(const Tensor& log_decay) {
-  if (log_decay.device().is_cpu()) {
-    MIXLAB_DISPATCH_FLOAT(log_decay.dtype(), kOp, [&] { check_log_decay_values<scalar_t>(log_decay); });
-    return;
-  }
-  // On a GPU two reductions instead of a copy of every value: +inf or a
-  // positive value shows in the max, -inf or NaN in the sum.
-  NoGradGuard no_grad;
-  const double largest = max(log_decay.reshape({-1}), 0).item(), total = sum(log_decay).item();
-  MIXLAB_CHECK(largest <= 0 && std::isfinite(total), kOp, ": log_decay ", log_decay.describe(),
-               " has values outside the allowed finite, <= 0 (largest ", largest, ", sum ", total, ")");
-}
 
 }  // namespace
 
@@ -57,15 +34,7 @@ Tensor delta_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), dk = q.size(3), dv = v.size(3);
   MIXLAB_CHECK(opts.chunk >= 1, kOp, ": chunk ", opts.chunk, " must be >= 1");
   MIXLAB_CHECK(std::isfinite(opts.scale), kOp, ": scale ", opts.scale, " must be finite");
-  int64_t width = 0;
-  if (log_decay.defined()) {
-    MIXLAB_CHECK(log_decay.ndim() == 4 && log_decay.size(0) == B && log_decay.size(1) == H &&
-                     log_decay.size(2) == T && (log_decay.size(3) == dk || log_decay.size(3) == 1),
-                 kOp, ": log_decay ", log_decay.shape().str(), " must be (B,H,T,dk) or (B,H,T,1) with B = ", B,
-                 ", H = ", H, ", T = ", T, ", dk = ", dk);
-    width = log_decay.size(3);
-    check_log_decay(log_decay);
-  }
+  const int64_t width = check_log_decay(kOp, log_decay, B, H, T, dk);
   MIXLAB_CHECK(!initial_state.defined() || (initial_state.shape() == Shape{B, H, dk, dv}), kOp, ": initial_state ",
                initial_state.shape().str(), " must be (B,H,dk,dv) = (", B, ",", H, ",", dk, ",", dv, ")");
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "autograd/ops/log_decay_check.h"
 #include "autograd/ops/op_util.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/tape.h"
@@ -17,17 +18,6 @@ using namespace ops_detail;
 namespace {
 
 constexpr const char* kOp = "gated_scan";
-
-// log_decay must be finite and <= 0: the kernel's "no factor exceeds 1" rests
-// on it, and -inf would give -inf − (-inf) = NaN in the cumulative differences.
-template <typename T>
-void check_log_decay_values(const Tensor& log_decay) {
-  const T* x = log_decay.data<T>();
-  const int64_t n = log_decay.numel();
-  for (int64_t i = 0; i < n; ++i)
-    MIXLAB_CHECK(x[i] <= T(0) && std::isfinite(x[i]), kOp, ": log_decay ", log_decay.describe(), " has value ", x[i],
-                 " at element ", i, " (allowed: finite and <= 0)");
-}
 
 }  // namespace
 
@@ -45,24 +35,7 @@ Tensor gated_scan(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   const int64_t B = q.size(0), Hq = q.size(1), T = q.size(2), dk = q.size(3), H = v.size(1), dv = v.size(3);
   MIXLAB_CHECK(opts.chunk >= 1, kOp, ": chunk ", opts.chunk, " must be >= 1");
   MIXLAB_CHECK(std::isfinite(opts.scale), kOp, ": scale ", opts.scale, " must be finite");
-  int64_t width = 0;
-  if (log_decay.defined()) {
-    MIXLAB_CHECK(log_decay.ndim() == 4 && log_decay.size(0) == B && log_decay.size(1) == H &&
-                     log_decay.size(2) == T && (log_decay.size(3) == dk || log_decay.size(3) == 1),
-                 kOp, ": log_decay ", log_decay.shape().str(), " must be (B,H,T,dk) or (B,H,T,1) with B = ", B,
-                 ", H = ", H, ", T = ", T, ", dk = ", dk);
-    width = log_decay.size(3);
-    if (log_decay.device().is_cpu()) {
-      MIXLAB_DISPATCH_FLOAT(log_decay.dtype(), kOp, [&] { check_log_decay_values<scalar_t>(log_decay); });
-    } else {
-      // On a GPU two reductions instead of a copy of every value: +inf or a
-      // positive value shows in the max, -inf or NaN in the sum.
-      NoGradGuard no_grad;
-      const double largest = max(log_decay.reshape({-1}), 0).item(), total = sum(log_decay).item();
-      MIXLAB_CHECK(largest <= 0 && std::isfinite(total), kOp, ": log_decay ", log_decay.describe(),
-                   " has values outside the allowed finite, <= 0 (largest ", largest, ", sum ", total, ")");
-    }
-  }
+  const int64_t width = check_log_decay(kOp, log_decay, B, H, T, dk);
   MIXLAB_CHECK(opts.bonus == u.defined(), kOp, ": u must be given iff bonus is on (bonus ",
                opts.bonus ? "on" : "off", ", u ", u.defined() ? u.shape().str() : std::string("undefined"), ")");
   MIXLAB_CHECK(!u.defined() || (u.shape() == Shape{H, dk}), kOp, ": u ", u.shape().str(), " must be (H,dk) = (", H,
