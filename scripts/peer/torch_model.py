@@ -10,6 +10,7 @@ never blocks a test run. Supports the mixers mha (without RoPE/ALiBi) and shortc
 no absolute positions."""
 import argparse
 import configparser
+import importlib
 import math
 import os
 import subprocess
@@ -71,21 +72,35 @@ class ShortConv(nn.Module):
         return y + u if self.residual else y
 
 
+def mha_port(cfg, name, d, max_len):
+    c = cfg[name]
+    if c.get("positions", "none") != "none":
+        raise SystemExit("torch_model.py: mha.positions (rope/alibi) has no PyTorch port here")
+    return MHA(d, int(c["n_heads"]), int(c.get("n_kv_heads", "0")), flag(c["bias"]))
+
+
+def shortconv_port(cfg, name, d, max_len):
+    c = cfg[name]
+    return ShortConv(d, int(c["kernel_size"]), flag(c["residual"]))
+
+
+# Mixer name -> port(cfg, section, d_model, max_len) -> nn.Module whose
+# parameter names are the mixer's checkpoint names. The attention family and
+# the recurrent/convolution family live in their own modules.
+MIXERS = {"mha": mha_port, "shortconv": shortconv_port}
+for family in ("torch_attention", "torch_recurrent"):
+    MIXERS.update(importlib.import_module(family).MIXERS)
+
+
 class Block(nn.Module):
     def __init__(self, cfg, mixer):
         super().__init__()
         m, d, eps = cfg["model"], int(cfg["model"]["d_model"]), float(cfg["model"]["norm_eps"])
         norm = (lambda: nn.LayerNorm(d, eps=eps)) if m["norm"] == "layernorm" else (lambda: nn.RMSNorm(d, eps=eps))
         self.norm1 = norm()
-        if mixer == "mha":
-            if cfg["mha"].get("positions", "none") != "none":
-                raise SystemExit("torch_model.py: mha.positions (rope/alibi) has no PyTorch port here")
-            self.mixer = MHA(d, int(cfg["mha"]["n_heads"]), int(cfg["mha"].get("n_kv_heads", "0")),
-                             flag(cfg["mha"]["bias"]))
-        elif mixer == "shortconv":
-            self.mixer = ShortConv(d, int(cfg["shortconv"]["kernel_size"]), flag(cfg["shortconv"]["residual"]))
-        else:
+        if mixer not in MIXERS:
             raise SystemExit(f"torch_model.py: mixer '{mixer}' has no PyTorch port here")
+        self.mixer = MIXERS[mixer](cfg, mixer, d, max_seq_len(cfg))
         self.ffn_kind = m["ffn"]
         if self.ffn_kind != "none":
             self.norm2 = norm()

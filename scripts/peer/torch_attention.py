@@ -1,0 +1,4 @@
+"""PyTorch ports of mixlab's attention mixers for scripts/peer/torch_model.py:
+MIXERS maps a mixer name to port(cfg, section, d_model, max_len) -> nn.Module."""
+
+MIXERS = {}
