@@ -47,6 +47,7 @@ void keep_rows_up_to(const std::string& path, int64_t step, bool has_header) {
 
 MetricsLog::MetricsLog(std::string run_dir, std::vector<std::string> segment_names)
     : csv_path_(run_dir + "/metrics.csv"), jsonl_path_(run_dir + "/metrics.jsonl"),
+      steps_path_(run_dir + "/train_loss.csv"),
       segment_names_(std::move(segment_names)) {}
 
 void MetricsLog::start() {
@@ -55,11 +56,18 @@ void MetricsLog::start() {
   for (const std::string& s : segment_names_) csv << ",acc_" << s;
   csv << "\n";
   std::ofstream(jsonl_path_, std::ios::trunc);
+  std::ofstream(steps_path_, std::ios::trunc) << "step,train_loss\n";
 }
 
 void MetricsLog::truncate_after(int64_t step) {
   keep_rows_up_to(csv_path_, step, true);
   keep_rows_up_to(jsonl_path_, step, false);
+  // Runs written before train_loss.csv existed resume without one.
+  if (std::ifstream(steps_path_).good()) keep_rows_up_to(steps_path_, step, true);
+}
+
+void MetricsLog::append_step(int64_t step, double train_loss) {
+  std::ofstream(steps_path_, std::ios::app) << step << "," << fmt(train_loss) << "\n";
 }
 
 void MetricsLog::append(const MetricsRow& r) {

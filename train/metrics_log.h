@@ -1,7 +1,9 @@
 #pragma once
 // The run's metric files: metrics.csv (one row per eval, deterministic
-// columns only, so two runs with one seed give identical files) and
-// metrics.jsonl (the same rows plus timing and memory).
+// columns only, so two runs with one seed give identical files),
+// metrics.jsonl (the same rows plus timing and memory) and train_loss.csv
+// (step,train_loss: the loss of every training step, for the curves; the
+// eval rows hold its mean since the previous eval).
 #include <map>
 #include <string>
 #include <vector>
@@ -35,9 +37,11 @@ class MetricsLog {
   // Resume: drops rows after `step` (written after the checkpoint being resumed).
   void truncate_after(int64_t step);
   void append(const MetricsRow& row);
+  // The loss of training step `step` (1-based) into train_loss.csv.
+  void append_step(int64_t step, double train_loss);
 
  private:
-  std::string csv_path_, jsonl_path_;
+  std::string csv_path_, jsonl_path_, steps_path_;
   std::vector<std::string> segment_names_;
 };
 

@@ -32,7 +32,22 @@ std::string label(const std::string& dir) {
   return name;  // printed as is: the terminal is noenhanced
 }
 
+// The run's training loss of every step (train_loss.csv), or, for runs
+// written before that file existed, the mean since each eval (metrics.csv).
+Series train_loss_curve(const std::string& dir, std::map<std::string, std::vector<double>>& evals) {
+  const std::string steps = dir + "/train_loss.csv";
+  if (!fs::is_regular_file(steps)) return zip(evals["step"], evals["train_loss"]);
+  auto columns = read_metrics_csv(steps);
+  return zip(columns["step"], columns["train_loss"]);
+}
+
 }  // namespace
+
+bool trains_with_dropout(const std::map<std::string, std::string>& config) {
+  for (const auto& [key, value] : config)
+    if (key.ends_with("dropout") && std::atof(value.c_str()) > 0) return true;
+  return false;
+}
 
 void plot_curves(const std::vector<std::string>& run_dirs, const std::string& png_path, const std::string& color_key) {
   MIXLAB_CHECK(!run_dirs.empty(), "plot: no run directories given");
@@ -43,6 +58,13 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
     MIXLAB_CHECK(fs::is_regular_file(csv), "plot: ", dir, " is not a run directory (no metrics.csv)");
     runs.push_back(read_metrics_csv(csv));
     MIXLAB_CHECK(!runs.back()["step"].empty(), "plot: ", csv, " has no rows yet");
+  }
+  std::vector<Series> train_loss;
+  bool dropout = false;
+  for (size_t r = 0; r < run_dirs.size(); ++r) {
+    train_loss.push_back(train_loss_curve(run_dirs[r], runs[r]));
+    const std::string config = run_dirs[r] + "/config.ini";
+    dropout = dropout || (fs::is_regular_file(config) && trains_with_dropout(read_ini(config)));
   }
   // Colour and legend entry of each run: by run, or by the value of color_key.
   std::vector<size_t> colour(run_dirs.size());
@@ -69,12 +91,13 @@ void plot_curves(const std::vector<std::string>& run_dirs, const std::string& pn
        << "set multiplot layout 1,2 title 'mixlab training curves'\n"
        << "set grid\nset key top right\nset xlabel 'step'\n";
     // Left: losses.
-    gp << "set title 'loss (solid: test, dashed: train)'\nset ylabel 'cross-entropy'\nset logscale y\nplot ";
+    gp << "set title 'loss (solid: test at evals; thin: train, every step"
+       << (dropout ? ", with dropout" : "") << ")'\nset ylabel 'cross-entropy'\nset logscale y\nplot ";
     for (size_t r = 0; r < runs.size(); ++r) {
-      gp << (r ? ", " : "") << gp.file1d(zip(runs[r]["step"], runs[r]["test_loss"])) << " with lines lw 2 lc "
-         << colour[r] << " " << title[r];
-      gp << ", " << gp.file1d(zip(runs[r]["step"], runs[r]["train_loss"])) << " with lines dt 2 lc " << colour[r]
-         << " notitle";
+      // train first, so the test curve is drawn over it
+      gp << (r ? ", " : "") << gp.file1d(train_loss[r]) << " with lines lw 0.5 lc " << colour[r] << " notitle";
+      gp << ", " << gp.file1d(zip(runs[r]["step"], runs[r]["test_loss"])) << " with lines lw 2 lc " << colour[r]
+         << " " << title[r];
     }
     gp << "\nunset logscale y\n";
     // Right: accuracy.

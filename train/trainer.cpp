@@ -71,7 +71,7 @@ std::string first_difference(const std::map<std::string, std::string>& run, cons
 }
 
 // The files `mixlab train` writes in a run directory.
-const std::vector<std::string> kRunFiles = {"config.ini", "metrics.csv", "metrics.jsonl",
+const std::vector<std::string> kRunFiles = {"config.ini", "metrics.csv", "metrics.jsonl", "train_loss.csv",
                                             "log.txt",    "curves.png",  "checkpoint.safetensors"};
 
 // Whether `dir` holds a run (or anything else) beyond the lock file and the
@@ -279,6 +279,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     progress.loss_sum += loss;
     progress.loss_count++;
     progress.step++;
+    metrics.append_step(progress.step, loss);
     const double tps = window_tokens / std::max(seconds_since(window_start), 1e-9);
     console.progress().update(progress.step, loss, last_accuracy, tps);
 

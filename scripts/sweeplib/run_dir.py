@@ -26,7 +26,7 @@ from .sweep_file import SweepError
 
 CHECKPOINT = "checkpoint.safetensors"
 # train.lock: the flock `mixlab train` holds while it trains (train/run_lock.h).
-RUN_FILES = {"config.ini", "metrics.csv", "metrics.jsonl", "log.txt", "curves.png", "train.lock", CHECKPOINT}
+RUN_FILES = {"config.ini", "metrics.csv", "metrics.jsonl", "train_loss.csv", "log.txt", "curves.png", "train.lock", CHECKPOINT}
 MAX_HEADER_BYTES = 100 << 20  # the safetensors specification's limit
 # mixlab replaces a file through a temp file <name>.tmp.<pid> next to it
 # (train/atomic_file.h); a run killed mid-write leaves one behind. A bare

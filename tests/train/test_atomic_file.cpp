@@ -159,12 +159,15 @@ TEST_CASE("atomic file: the sites that replace files report failures", "[train][
     MetricsRow row;
     row.step = step;
     log.append(row);
+    for (int64_t s = step - 9; s <= step; ++s) log.append_step(s, 0.5);
   }
   log.truncate_after(20);
   CHECK(read_metrics_csv((dir / "metrics.csv").string())["step"] == std::vector<double>{10, 20});
+  CHECK(read_metrics_csv((dir / "train_loss.csv").string())["step"].size() == 20);
   std::istringstream jsonl(read(dir / "metrics.jsonl"));
   int lines = 0;
   for (std::string line; std::getline(jsonl, line);) ++lines;
   CHECK(lines == 2);
-  CHECK(listing(dir) == std::vector<std::string>{"checkpoint.safetensors", "metrics.csv", "metrics.jsonl"});
+  CHECK(listing(dir) ==
+        std::vector<std::string>{"checkpoint.safetensors", "metrics.csv", "metrics.jsonl", "train_loss.csv"});
 }

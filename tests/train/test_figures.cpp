@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "train/figures.h"
+#include "train/plot.h"
 
 using namespace mixlab;
 
@@ -141,4 +142,11 @@ TEST_CASE("summarise: mean, sample sd, min, max of replicates", "[figures]") {
   CHECK(b.empty());
   b.add("a", 0.5);
   CHECK(b.reduce().n == 1);
+}
+
+TEST_CASE("curves: the loss panel notes dropout when any dropout key is above 0", "[train][plot]") {
+  CHECK_FALSE(trains_with_dropout({{"model.embed_dropout", "0"}, {"model.d_model", "64"}}));
+  CHECK(trains_with_dropout({{"model.embed_dropout", "0.1"}}));
+  CHECK(trains_with_dropout({{"model.embed_dropout", "0"}, {"mha.attn_dropout", "0.05"}}));
+  CHECK_FALSE(trains_with_dropout({{"train.lr", "0.1"}}));
 }

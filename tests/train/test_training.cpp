@@ -55,6 +55,16 @@ TEST_CASE("training: a small MQAR model learns far above chance", "[train][e2e]"
   auto cols = read_metrics_csv(s.run_dir + "/metrics.csv");
   CHECK(cols["step"] == std::vector<double>{100, 200, 300});
   CHECK(cols["train_loss"].back() < cols["train_loss"].front());
+  // train_loss.csv holds every step's loss; an eval row holds their mean since the previous eval.
+  auto steps = read_metrics_csv(s.run_dir + "/train_loss.csv");
+  REQUIRE(steps["step"].size() == 300);
+  CHECK(steps["step"].front() == 1);
+  CHECK(steps["step"].back() == 300);
+  for (size_t e = 0; e < 3; ++e) {
+    double sum = 0;
+    for (size_t i = 100 * e; i < 100 * (e + 1); ++i) sum += steps["train_loss"][i];
+    CHECK(sum / 100 == Approx(cols["train_loss"][e]).epsilon(1e-6));
+  }
   CHECK(fs::is_regular_file(s.run_dir + "/checkpoint.safetensors"));
   CHECK(fs::is_regular_file(s.run_dir + "/config.ini"));
 }
@@ -69,6 +79,8 @@ TEST_CASE("training: one seed gives identical metrics, resume continues bit for 
   run_training(b, {});
   const std::string metrics_a = read(run_directory(a) + "/metrics.csv");
   CHECK(metrics_a == read(run_directory(b) + "/metrics.csv"));
+  const std::string steps_a = read(run_directory(a) + "/train_loss.csv");
+  CHECK(steps_a == read(run_directory(b) + "/train_loss.csv"));
 
   // Interrupted after 30 steps (checkpoints at 20 and at the stop), then resumed.
   Experiment c = Experiment::load("", small_mqar("resumed", common));
@@ -88,6 +100,7 @@ TEST_CASE("training: one seed gives identical metrics, resume continues bit for 
   TrainSummary second = run_training(c_elsewhere, resume);
   CHECK(second.steps == 60);
   CHECK(read(run_directory(c) + "/metrics.csv") == metrics_a);
+  CHECK(read(run_directory(c) + "/train_loss.csv") == steps_a);  // the steps after the checkpoint, once
 }
 
 TEST_CASE("training: a Performer that redraws its features resumes bit for bit", "[train][e2e]") {
