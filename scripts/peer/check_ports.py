@@ -38,6 +38,7 @@ test_segments = 32:4:16
 
 [model]
 d_model = 32
+init_std = 0.1
 n_layers = 2
 pattern = mha
 positions = learned

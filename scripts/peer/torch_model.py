@@ -141,7 +141,7 @@ class MoE(nn.Module):
     def forward(self, x):
         flat = x.reshape(-1, x.shape[-1])
         p = torch.softmax(self.router(flat), -1)
-        chosen, idx = torch.sort(p, -1, descending=True, stable=True)
+        chosen, idx = torch.sort(p, dim=-1, descending=True, stable=True)
         chosen, idx = chosen[:, : self.k], idx[:, : self.k]
         gates = chosen / chosen.sum(-1, keepdim=True)
         every = torch.stack([e(flat) for e in self.experts])  # (E, N, D)
