@@ -4,7 +4,7 @@ for each case of CASES (torch_model.py's model-level cases, then each family
 module's: torch_attention.py, torch_recurrent.py) it trains a tiny run with
 mixlab (d_model 32, sequences of 32 tokens, vocabulary 64, 20 steps, one
 thread) in a temporary directory, then compares `mixlab forward`'s logits with
-the port's (float64) on the checkpoint.
+the port's on the checkpoint.
 
     python3 scripts/peer/check_ports.py [--mixlab build/mixlab] [--only SUBSTRING]
 

@@ -457,7 +457,15 @@ CASES = [
     ("linear_attn taylor (Based)", "linear_attn", ["--linear_attn.feature_map", "taylor", "--linear_attn.feature_dim",
                                                    "4", "--linear_attn.n_heads", "2", "--linear_attn.form",
                                                    "recurrent"]),
-    ("performer softmax causal", "performer", ["--performer.n_heads", "2", "--performer.redraw_interval", "7"]),
+    ("performer softmax causal", "performer", ["--performer.n_heads", "2", "--performer.redraw_interval", "7",
+                                               "--performer.chunk_size", "8"]),
+    # Ω's seed counts every random parameter before the mixer: put each port before one.
+    ("performer after every port", "shortconv, mla, longformer, linear_attn, mha, performer",
+     ["--model.n_layers", "7", "--model.ffn", "moe", "--moe.n_experts", "2", "--mla.q_lora_rank", "4",
+      "--mla.kv_lora_rank", "8", "--mla.qk_nope_dim", "4", "--mla.qk_rope_dim", "4", "--mla.v_head_dim", "8",
+      "--linear_attn.feature_map", "taylor", "--linear_attn.feature_dim", "4", "--performer.nb_features", "12"]),
+    ("performer after linformer", "linformer, performer", ["--linformer.k", "6", "--performer.causal", "false"]
+     + BIDIRECTIONAL),
     ("performer relu sqrt_d", "shortconv, performer", ["--performer.kernel", "relu", "--performer.ortho_scaling",
                                                        "sqrt_d", "--performer.nb_features", "20"]),
     ("performer bidirectional", "performer", ["--performer.causal", "false", "--performer.nb_features", "40"]

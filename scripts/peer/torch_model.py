@@ -6,8 +6,8 @@ tensor names) and checks that `mixlab forward` gives the same logits.
     python3 scripts/peer/torch_model.py compare RUN_DIR [--mixlab build/mixlab]
 
 Needs torch and safetensors (pip); without them it says so and exits 0, so it
-never blocks a test run. The PyTorch model runs in float64, so the difference
-printed is mixlab's (float32) error.
+never blocks a test run. Both sides compute in float32, so ~1e-7 relative is
+rounding.
 
 Model: learned, sinusoidal or no absolute positions; layernorm/rmsnorm; every
 model.ffn kind (none, identity, mlp, swiglu, moe with dropless top-k routing)
@@ -244,8 +244,14 @@ def build(cfg):
 def init_draws(module):
     """Counters a module takes from mixlab's init stream (one Philox counter per
     random element, layers/init.cpp): every parameter except norm weights/biases
-    and Linear biases (ones and zeros). A port whose mixlab init differs
-    defines init_draws()."""
+    and Linear biases (ones and zeros). Only performer needs this (its Ω seed is
+    the stream's offset when it was built), so only the layers before a
+    performer must count right. A port whose mixlab init differs (parameters
+    set from formulas, not drawn; several fills of one tensor; draws that make
+    no parameter) defines init_draws() -> the counters its mixlab constructor
+    takes. Measured: a performer after shortconv, mha, mla, longformer,
+    linformer, linear_attn, moe/mlp/swiglu matches; check_ports.py's
+    "performer after ..." cases test it."""
     if hasattr(module, "init_draws"):
         return module.init_draws()
     if isinstance(module, (nn.LayerNorm, nn.RMSNorm)):
@@ -278,7 +284,8 @@ def seed_random_features(model, train_seed):
 
 
 def load_model(run_dir):
-    """The PyTorch model of a run directory, with its checkpoint loaded (float64)."""
+    """The PyTorch model of a run directory, with its checkpoint loaded (float32,
+    the checkpoint's dtype; ports may round derived tables to float32 as mixlab does)."""
     cfg = read_config(run_dir)
     model = build(cfg)
     state = {k: v for k, v in load_file(os.path.join(run_dir, "checkpoint.safetensors")).items()
@@ -287,11 +294,11 @@ def load_model(run_dir):
     if missing or unexpected:
         raise SystemExit(f"parameter names differ: missing {missing}, unexpected {unexpected}")
     seed_random_features(model, int(cfg["train"]["seed"]))
-    return cfg, model.double().eval()
+    return cfg, model.eval()
 
 
 def compare(run_dir, mixlab, quiet=False):
-    """Relative L2 difference of mixlab's logits from the PyTorch model's (float64)."""
+    """Relative L2 difference of mixlab's logits from the PyTorch model's."""
     cfg, model = load_model(run_dir)
     vocab, L = int(cfg["task"]["vocab_size"]), min(max_seq_len(cfg), 64)
     ids = torch.randint(0, vocab, (3, L), generator=torch.Generator().manual_seed(0))
@@ -300,7 +307,7 @@ def compare(run_dir, mixlab, quiet=False):
         save_file({"tokens": ids.to(torch.int32)}, tokens)
         subprocess.run([mixlab, "forward", run_dir, "--tokens", tokens, "--out", out], check=True,
                        stdout=subprocess.DEVNULL)
-        ours = load_file(out)["logits"].double()
+        ours = load_file(out)["logits"]
     with torch.no_grad():
         ref = model(ids)
     rel = ((ours - ref).norm() / ref.norm()).item()
