@@ -438,7 +438,7 @@ CASES = [
                     "--mla.v_head_dim", "8"]),
     ("mla q_lora", "mla", ["--mla.n_heads", "3", "--mla.q_lora_rank", "6", "--mla.kv_lora_rank", "5",
                            "--mla.qk_nope_dim", "3", "--mla.qk_rope_dim", "4", "--mla.v_head_dim", "5",
-                           "--mla.rope_base", "100"]),
+                           "--mla.rope_base", "100", "--mla.norm_eps", "1e-3"]),
     ("longformer causal", "longformer", ["--longformer.n_heads", "2", "--longformer.window", "3",
                                          "--longformer.block_size", "4"]),
     ("longformer causal no global", "longformer", ["--longformer.window", "5", "--longformer.n_global", "0",
@@ -450,7 +450,8 @@ CASES = [
     ("linformer share_kv one_kv_head", "linformer", ["--linformer.k", "5", "--linformer.n_heads", "4",
                                                      "--linformer.share_kv", "true", "--linformer.one_kv_head",
                                                      "true"] + BIDIRECTIONAL),
-    ("linear_attn elu", "linear_attn", ["--linear_attn.n_heads", "2", "--linear_attn.chunk_size", "8"]),
+    ("linear_attn elu", "linear_attn", ["--linear_attn.n_heads", "2", "--linear_attn.chunk_size", "8",
+                                        "--linear_attn.eps", "1e-3"]),
     ("linear_attn relu", "linear_attn", ["--linear_attn.feature_map", "relu", "--linear_attn.form", "parallel"]),
     ("linear_attn identity rmsnorm", "linear_attn", ["--linear_attn.feature_map", "identity",
                                                      "--linear_attn.normalize", "false", "--linear_attn.n_heads", "2"]),
@@ -468,6 +469,7 @@ CASES = [
      + BIDIRECTIONAL),
     ("performer relu sqrt_d", "shortconv, performer", ["--performer.kernel", "relu", "--performer.ortho_scaling",
                                                        "sqrt_d", "--performer.nb_features", "20"]),
-    ("performer bidirectional", "performer", ["--performer.causal", "false", "--performer.nb_features", "40"]
+    ("performer bidirectional", "performer", ["--performer.causal", "false", "--performer.nb_features", "40",
+                                               "--performer.feature_eps", "1e-3"]
      + BIDIRECTIONAL),
 ]
