@@ -95,7 +95,7 @@ def main():
             except (Exception, SystemExit) as e:  # one broken port must not hide the others
                 ok, verdict = False, f"error: {e}"
             failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {family:16s} {label:34s} {verdict}", flush=True)
+            print(f"{'ok  ' if ok else 'FAIL'} {family:16s} {label:44s} {verdict}", flush=True)
     print(f"{total - failures}/{total} ports match mixlab within {args.tolerance:g}")
     sys.exit(1 if failures else 0)
 
