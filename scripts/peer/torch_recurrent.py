@@ -1,4 +1,245 @@
-"""PyTorch ports of mixlab's recurrent mixers for scripts/peer/torch_model.py:
-MIXERS maps a mixer name to port(cfg, section, d_model, max_len) -> nn.Module."""
+"""PyTorch ports of mixlab's recurrent and long-convolution mixers for
+scripts/peer/torch_model.py: MIXERS maps a mixer name to
+port(cfg, section, d_model, max_len) -> nn.Module whose parameter names are
+the mixer's checkpoint names, and CASES lists (label, model.pattern, extra
+mixlab CLI args) runs whose logits a checker compares with `mixlab forward`.
 
-MIXERS = {}
+Every port is plain PyTorch written from the mixer's header comment in
+layers/mixers/*.cpp and docs/mixers.md (not from the C++ code paths), in the
+simplest exact form: a token-by-token recurrence for the scans, direct
+causal sums for the long convolutions. Speed is no goal; each port must equal
+mixlab's forward to F32 rounding.
+
+PORTS (what each follows; what is left out)
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def flag(v):
+    return v.strip().lower() in ("1", "true", "yes", "on")
+
+
+def param(*shape):
+    """A parameter to be filled from the checkpoint (shape as mixlab stores it)."""
+    return nn.Parameter(torch.empty(*shape))
+
+
+def linear(d_in, d_out, bias=False):
+    return nn.Linear(d_in, d_out, bias=bias)
+
+
+class CausalConv(nn.Module):
+    """mixlab's CausalConv1d: depthwise, weight (C, K) (torch's (C, 1, K)),
+    y_t = b + sum_j w[:, j] x_{t-K+1+j}, zeros before the sequence."""
+
+    def __init__(self, channels, k, bias=True):
+        super().__init__()
+        self.k = k
+        self.weight = param(channels, k)
+        self.bias = param(channels) if bias else None
+
+    def forward(self, x):  # (B, T, C)
+        T = x.shape[1]
+        y = F.conv1d(x.transpose(1, 2), self.weight.unsqueeze(1), self.bias, padding=self.k - 1,
+                     groups=x.shape[-1])
+        return y[..., :T].transpose(1, 2)
+
+
+def rms(x, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+
+
+def heads(y, h):
+    """(B, T, H*d) -> (B, H, T, d)"""
+    B, T, _ = y.shape
+    return y.view(B, T, h, -1).transpose(1, 2)
+
+
+def merge(y):
+    """(B, H, T, d) -> (B, T, H*d)"""
+    B, H, T, d = y.shape
+    return y.transpose(1, 2).reshape(B, T, H * d)
+
+
+def scan(q, k, v, log_decay, bonus=None):
+    """S_t = diag(exp(g_t)) S_{t-1} + k_t v_t^T, o_t = S_t^T q_t, token by
+    token; q, k (B, H, T, dk), v (B, H, T, dv), log_decay broadcastable to
+    (B, H, T, dk). With `bonus` u (H, dk): RWKV-6's o_t = q_t^T (S_{t-1} +
+    diag(u) k_t v_t^T) instead."""
+    B, H, T, dk = k.shape
+    g = log_decay.expand(B, H, T, dk)
+    S = k.new_zeros(B, H, dk, v.shape[-1])
+    out = []
+    for t in range(T):
+        kv = k[:, :, t, :, None] * v[:, :, t, None, :]
+        if bonus is not None:
+            out.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t], S + bonus[None, :, :, None] * kv))
+        S = torch.exp(g[:, :, t, :, None]) * S + kv
+        if bonus is None:
+            out.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t], S))
+    return torch.stack(out, 2)
+
+
+# ---------------------------------------------------------------- retnet
+
+class RetNet(nn.Module):
+    def __init__(self, c, d):
+        super().__init__()
+        self.h = int(c["n_heads"])
+        self.eps = float(c["norm_eps"])
+        dv = int(c["value_factor"]) * d
+        self.dk = d // self.h
+        e = float(c["decay_exponent"])
+        self.log_gamma = [math.log1p(-2.0 ** (-e - h)) for h in range(self.h)]
+        half = self.dk // 2
+        self.theta = [1.0 / 10000.0 ** (i / (half - 1) if half > 1 else 0.0) for i in range(half)]
+        self.q_proj, self.k_proj = linear(d, d), linear(d, d)
+        self.v_proj, self.g_proj, self.out_proj = linear(d, dv), linear(d, dv), linear(dv, d)
+
+    def rotate(self, x):  # (B, H, T, dk), interleaved pairs (2i, 2i+1) by t*theta_i
+        T = x.shape[2]
+        ang = torch.arange(T, dtype=torch.float64)[:, None] * torch.tensor(self.theta, dtype=torch.float64)
+        c = torch.cos(ang).repeat_interleave(2, -1).to(x.dtype)
+        s = torch.sin(ang).repeat_interleave(2, -1).to(x.dtype)
+        pairs = x.unflatten(-1, (-1, 2))
+        swapped = torch.stack((-pairs[..., 1], pairs[..., 0]), -1).flatten(-2)
+        return x * c + swapped * s
+
+    def forward(self, x):
+        T = x.shape[1]
+        q = self.rotate(heads(self.q_proj(x), self.h))
+        k = self.rotate(heads(self.k_proj(x), self.h) / math.sqrt(self.dk))
+        v = heads(self.v_proj(x), self.h)
+        lg = torch.tensor(self.log_gamma, dtype=x.dtype).view(1, self.h, 1, 1)
+        o = scan(q, k, v, lg.expand(1, self.h, T, 1))
+        # row n divided by sqrt(s_n), s_n = sum_{m<=n} gamma^m
+        n = torch.arange(T, dtype=torch.float64)
+        lg64 = torch.tensor(self.log_gamma, dtype=torch.float64)[:, None]
+        s = torch.expm1((n + 1) * lg64) / torch.expm1(lg64)
+        o = o / torch.sqrt(s).to(x.dtype)[None, :, :, None]
+        o = merge(rms(o, self.eps))
+        return self.out_proj(F.silu(self.g_proj(x)) * o)
+
+
+def retnet_port(cfg, name, d, max_len):
+    return RetNet(cfg[name], d)
+
+
+# ---------------------------------------------------------------- mamba2
+
+class Mamba2(nn.Module):
+    def __init__(self, c, d):
+        super().__init__()
+        self.N, self.P, self.G = int(c["d_state"]), int(c["headdim"]), int(c["ngroups"])
+        self.d_in = int(c["expand"]) * d
+        self.H = self.d_in // self.P
+        conv_dim = self.d_in + 2 * self.G * self.N
+        self.in_proj = linear(d, 2 * self.d_in + 2 * self.G * self.N + self.H)
+        self.conv1d = CausalConv(conv_dim, int(c["d_conv"]))
+        self.dt_bias, self.A_log, self.D = param(self.H), param(self.H), param(self.H)
+        self.norm_weight = param(self.d_in)
+        self.out_proj = linear(self.d_in, d)
+
+    def forward(self, u):
+        B, T, _ = u.shape
+        d_in, GN, H, G, N, P = self.d_in, self.G * self.N, self.H, self.G, self.N, self.P
+        z, xbc, dt = self.in_proj(u).split([d_in, d_in + 2 * GN, H], -1)
+        x, Bm, Cm = F.silu(self.conv1d(xbc)).split([d_in, GN, GN], -1)
+        dt = F.softplus(dt + self.dt_bias)                       # (B, T, H)
+        log_decay = (dt * -torch.exp(self.A_log)).transpose(1, 2)[..., None]  # (B, H, T, 1)
+        grp = torch.arange(H) // (H // G)                        # head h reads group h / (H/G)
+        q = heads(Cm, G)[:, grp]
+        k = heads(Bm, G)[:, grp]
+        xh = heads(x, H)
+        y = scan(q, k, xh * dt.transpose(1, 2)[..., None], log_decay)
+        y = merge(y + xh * self.D.view(1, H, 1, 1))
+        gated = (y * F.silu(z)).view(B, T, G, d_in // G)        # gate, then RMSNorm per group
+        return self.out_proj(rms(gated, 1e-5).view(B, T, d_in) * self.norm_weight)
+
+
+def mamba2_port(cfg, name, d, max_len):
+    return Mamba2(cfg[name], d)
+
+
+# ---------------------------------------------------------------- rwkv6
+
+def token_shift(x):
+    """x_{t-1}, zeros at t = 0."""
+    return F.pad(x, (0, 0, 1, 0))[:, :-1]
+
+
+class Rwkv6ChannelMix(nn.Module):
+    def __init__(self, d, hidden):
+        super().__init__()
+        self.time_maa_k, self.time_maa_r = param(d), param(d)
+        self.key, self.receptance, self.value = linear(d, hidden), linear(d, d), linear(hidden, d)
+
+    def forward(self, u):
+        xx = token_shift(u) - u
+        k = F.relu(self.key(u + xx * self.time_maa_k)).square()
+        return torch.sigmoid(self.receptance(u + xx * self.time_maa_r)) * self.value(k)
+
+
+class Rwkv6(nn.Module):
+    MIXES = ("w", "k", "v", "r", "g")  # the official ddlerp order
+
+    def __init__(self, c, d):
+        super().__init__()
+        self.S = int(c["head_size"]) or min(64, d)
+        self.H = d // self.S
+        self.r, self.eps = int(c["mix_lora"]), float(c["norm_eps"])
+        dl = int(c["decay_lora"])
+        self.time_maa_x = param(d)
+        for m in self.MIXES:
+            setattr(self, "time_maa_" + m, param(d))
+        self.time_maa_w1, self.time_maa_w2 = param(d, 5 * self.r), param(5, self.r, d)
+        self.time_decay, self.time_decay_w1, self.time_decay_w2 = param(d), param(d, dl), param(dl, d)
+        self.time_faaaa = param(self.H, self.S)
+        self.receptance, self.key, self.value = linear(d, d), linear(d, d), linear(d, d)
+        self.gate, self.output = linear(d, d), linear(d, d)
+        self.ln_x = nn.Module()
+        self.ln_x.weight, self.ln_x.bias = param(d), param(d)
+        self.channel_mix = flag(c["channel_mix"])
+        if self.channel_mix:
+            hidden = int(c["ffn_hidden"]) or max(32, int(3.5 * d) // 32 * 32)
+            self.ln2 = nn.LayerNorm(d, eps=1e-5)
+            self.ffn = Rwkv6ChannelMix(d, hidden)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        xx = token_shift(x) - x
+        hidden = torch.tanh((x + xx * self.time_maa_x) @ self.time_maa_w1)      # (B, T, 5r)
+        offsets = torch.einsum("btjr,jrc->jbtc", hidden.view(B, T, 5, self.r), self.time_maa_w2)
+        xw, xk, xv, xr, xg = (x + xx * (getattr(self, "time_maa_" + m) + offsets[j])
+                              for j, m in enumerate(self.MIXES))
+        r, k, v = heads(self.receptance(xr), self.H), heads(self.key(xk), self.H), heads(self.value(xv), self.H)
+        g = F.silu(self.gate(xg))
+        w_raw = self.time_decay + torch.tanh(xw @ self.time_decay_w1) @ self.time_decay_w2
+        o = scan(r, k, v, heads(-torch.exp(w_raw), self.H), bonus=self.time_faaaa)
+        o = F.layer_norm(o, (self.S,), eps=self.eps)                          # GroupNorm, one group per head
+        tm = self.output((merge(o) * self.ln_x.weight + self.ln_x.bias) * g)
+        if not self.channel_mix:
+            return tm
+        return tm + self.ffn(self.ln2(x + tm))
+
+
+def rwkv6_port(cfg, name, d, max_len):
+    return Rwkv6(cfg[name], d)
+
+
+MIXERS = {"retnet": retnet_port, "mamba2": mamba2_port, "rwkv6": rwkv6_port}
+
+CASES = [
+    ("retnet", "retnet", []),
+    ("retnet 4 heads, value_factor 1, decay_exponent 1", "retnet",
+     ["--retnet.n_heads", "4", "--retnet.value_factor", "1", "--retnet.decay_exponent", "1"]),
+    ("mamba2", "mamba2", []),
+    ("mamba2 ngroups 2, d_conv 2", "mamba2",
+     ["--mamba2.ngroups", "2", "--mamba2.d_state", "8", "--mamba2.headdim", "8", "--mamba2.d_conv", "2"]),
+    ("rwkv6", "rwkv6", []),
+    ("rwkv6 no channel mix, 4 heads", "rwkv6", ["--rwkv6.channel_mix", "false", "--rwkv6.head_size", "8"]),
+]
