@@ -230,8 +230,111 @@ class Rwkv6(nn.Module):
 def rwkv6_port(cfg, name, d, max_len):
     return Rwkv6(cfg[name], d)
 
+# ---------------------------------------------------------------- gla
 
-MIXERS = {"retnet": retnet_port, "mamba2": mamba2_port, "rwkv6": rwkv6_port}
+class Gla(nn.Module):
+    def __init__(self, c, d):
+        super().__init__()
+        self.h = int(c["n_heads"])
+        dk_all, dv_all = int(float(c["expand_k"]) * d), int(float(c["expand_v"]) * d)
+        self.dk, self.dv = dk_all // self.h, dv_all // self.h
+        self.tau, self.eps = float(c["gate_logit_normalizer"]), float(c["norm_eps"])
+        self.feature_map, self.norm = c["feature_map"], c["norm"]
+        self.q_proj, self.k_proj, self.v_proj = linear(d, dk_all), linear(d, dk_all), linear(d, dv_all)
+        self.output_gate = flag(c["output_gate"])
+        if self.output_gate:
+            self.g_proj = linear(d, dv_all, bias=flag(c["gate_bias"]))
+        r = int(c["gate_low_rank_dim"])
+        self.gk_proj = nn.ModuleList([linear(d, r), linear(r, dk_all, bias=True)])
+        self.o_proj = linear(dv_all, d)
+        self.g_norm = None
+        if flag(c["norm_affine"]):
+            self.g_norm = nn.Module()
+            self.g_norm.weight = param(self.dv)
+            self.g_norm.bias = param(self.dv) if self.norm == "layer" else None
+
+    def feature(self, t):
+        return {"none": t, "relu": F.relu(t), "swish": F.silu(t)}[self.feature_map]
+
+    def forward(self, x):
+        q = self.feature(heads(self.q_proj(x), self.h))
+        k = self.feature(heads(self.k_proj(x), self.h))
+        v = heads(self.v_proj(x), self.h)
+        log_alpha = -F.softplus(-self.gk_proj[1](self.gk_proj[0](x))) / self.tau   # logsigmoid(z) / tau
+        o = scan(q, k, v, heads(log_alpha, self.h)) / math.sqrt(self.dk)
+        w = self.g_norm.weight if self.g_norm is not None else None
+        if self.norm == "rms":
+            o = rms(o, self.eps) * (w if w is not None else 1.0)
+        else:
+            o = F.layer_norm(o, (self.dv,), w, self.g_norm.bias if self.g_norm is not None else None, self.eps)
+        o = merge(o)
+        if self.output_gate:
+            o = o * F.silu(self.g_proj(x))
+        return self.o_proj(o)
+
+
+def gla_port(cfg, name, d, max_len):
+    return Gla(cfg[name], d)
+
+
+# ---------------------------------------------------------------- rwkv7
+
+def rwkv7_rank(k, C, given):
+    """rwkv7's LoRA rank: the option, or the official max(32, round(k sqrt(C) / 32) * 32)."""
+    return given or max(32, int(round(k * math.sqrt(C) / 32.0)) * 32)
+
+
+class Rwkv7(nn.Module):
+    SHIFTS = ("x_r", "x_w", "x_k", "x_v", "x_a", "x_g")
+
+    def __init__(self, c, d):
+        super().__init__()
+        self.N = int(c["head_size"]) or min(64, d)
+        self.H, self.eps = d // self.N, float(c["norm_eps"])
+        dw, da = rwkv7_rank(2.5, d, int(c["decay_lora"])), rwkv7_rank(2.5, d, int(c["a_lora"]))
+        dg = rwkv7_rank(5.0, d, int(c["gate_lora"]))
+        for m in self.SHIFTS:
+            setattr(self, m, param(d))
+        self.w0, self.w1, self.w2 = param(d), param(d, dw), param(dw, d)
+        self.a0, self.a1, self.a2 = param(d), param(d, da), param(da, d)
+        self.g1, self.g2 = param(d, dg), param(dg, d)
+        self.k_k, self.k_a, self.r_k = param(d), param(d), param(self.H, self.N)
+        self.receptance, self.key, self.value, self.output = (linear(d, d) for _ in range(4))
+        self.ln_x = nn.Module()
+        self.ln_x.weight, self.ln_x.bias = param(d), param(d)
+
+    def forward(self, x):
+        H, N = self.H, self.N
+        xx = token_shift(x) - x
+        xr, xw, xk, xv, xa, xg = (x + xx * getattr(self, m) for m in self.SHIFTS)
+        r, k, v = self.receptance(xr), self.key(xk), self.value(xv)
+        w_raw = self.w0 + torch.tanh(xw @ self.w1) @ self.w2
+        log_decay = -math.exp(-0.5) * torch.sigmoid(w_raw)
+        a = torch.sigmoid(self.a0 + (xa @ self.a1) @ self.a2)
+        g = torch.sigmoid(xg @ self.g1) @ self.g2
+        kappa = heads(k * self.k_k, H)
+        kappa_hat = kappa * torch.rsqrt(kappa.square().sum(-1, keepdim=True) + 1e-24)   # L2 per head
+        k_new = k * (1 + (a - 1) * self.k_a)
+        rh, kh, vh, ah, dh = heads(r, H), heads(k_new, H), heads(v, H), heads(a, H), heads(log_decay, H)
+        # S_t = (diag(d_t) - (a_t * kappa_t) kappa_t^T) S_{t-1} + k~_t v_t^T, o_t = S_t^T r_t
+        S = x.new_zeros(x.shape[0], H, N, N)
+        out = []
+        for t in range(x.shape[1]):
+            kap = kappa_hat[:, :, t]
+            removed = (ah[:, :, t] * kap)[..., None] * torch.einsum("bhk,bhkv->bhv", kap, S)[:, :, None, :]
+            S = torch.exp(dh[:, :, t])[..., None] * S - removed + kh[:, :, t, :, None] * vh[:, :, t, None, :]
+            out.append(torch.einsum("bhk,bhkv->bhv", rh[:, :, t], S))
+        o = torch.stack(out, 2)
+        o = merge(F.layer_norm(o, (N,), eps=self.eps)) * self.ln_x.weight + self.ln_x.bias
+        bonus = (rh * kh * self.r_k[None, :, None, :]).sum(-1, keepdim=True) * vh
+        return self.output((o + merge(bonus)) * g)
+
+
+def rwkv7_port(cfg, name, d, max_len):
+    return Rwkv7(cfg[name], d)
+
+
+MIXERS = {"retnet": retnet_port, "mamba2": mamba2_port, "rwkv6": rwkv6_port, "gla": gla_port, "rwkv7": rwkv7_port}
 
 CASES = [
     ("retnet", "retnet", []),
@@ -242,4 +345,16 @@ CASES = [
      ["--mamba2.ngroups", "2", "--mamba2.d_state", "8", "--mamba2.headdim", "8", "--mamba2.d_conv", "2"]),
     ("rwkv6", "rwkv6", []),
     ("rwkv6 no channel mix, 4 heads", "rwkv6", ["--rwkv6.channel_mix", "false", "--rwkv6.head_size", "8"]),
+    ("gla", "gla", []),
+    ("gla paper: layer norm, gate bias, relu features", "gla",
+     ["--gla.norm", "layer", "--gla.gate_bias", "true", "--gla.feature_map", "relu", "--gla.n_heads", "2",
+      "--gla.expand_k", "1"]),
+    ("gla swish features, no output gate, no norm affine", "gla",
+     ["--gla.feature_map", "swish", "--gla.output_gate", "false", "--gla.norm_affine", "false",
+      "--gla.gate_logit_normalizer", "2"]),
+    ("gla layer norm without affine, expand_v 2", "gla",
+     ["--gla.norm", "layer", "--gla.norm_affine", "false", "--gla.n_heads", "1", "--gla.expand_v", "2"]),
+    ("rwkv7", "rwkv7", []),
+    ("rwkv7 4 heads, small LoRAs", "rwkv7",
+     ["--rwkv7.head_size", "8", "--rwkv7.decay_lora", "4", "--rwkv7.a_lora", "3", "--rwkv7.gate_lora", "5"]),
 ]
