@@ -333,8 +333,74 @@ class Rwkv7(nn.Module):
 def rwkv7_port(cfg, name, d, max_len):
     return Rwkv7(cfg[name], d)
 
+# ---------------------------------------------------------------- deltanet, gated_deltanet
 
-MIXERS = {"retnet": retnet_port, "mamba2": mamba2_port, "rwkv6": rwkv6_port, "gla": gla_port, "rwkv7": rwkv7_port}
+class DeltaNet(nn.Module):
+    def __init__(self, c, d, gated):
+        super().__init__()
+        self.gated, self.H = gated, int(c["n_heads"])
+        self.dk = int(c["head_dim"]) or d // self.H
+        self.dv = self.dk * int(c["expand_v"])
+        key, value = self.H * self.dk, self.H * self.dv
+        self.q_proj, self.k_proj, self.v_proj = linear(d, key), linear(d, key), linear(d, value)
+        self.use_beta = flag(c.get("use_beta", "true")) or gated   # gated_deltanet always has b_proj
+        if self.use_beta:
+            self.b_proj = linear(d, self.H)
+        self.neg_eig = flag(c["allow_neg_eigval"])
+        K = int(c["conv_size"])
+        self.short_conv = flag(c["short_conv"]) and K > 1
+        if self.short_conv:
+            self.conv1d = CausalConv(2 * key + value, K, bias=flag(c["conv_bias"]))
+        if gated:
+            self.a_proj = linear(d, self.H)
+            self.A_log, self.dt_bias = param(self.H), param(self.H)
+        self.use_gate = flag(c["use_gate"])
+        if self.use_gate:
+            self.g_proj = linear(d, value)
+        self.o_norm_weight = param(self.dv)
+        self.o_proj = linear(value, d)
+
+    def forward(self, x):
+        B, T, _ = x.shape
+        H, dk, dv = self.H, self.dk, self.dv
+        qkv = torch.cat((self.q_proj(x), self.k_proj(x), self.v_proj(x)), -1)
+        if self.short_conv:
+            qkv = self.conv1d(qkv)
+        q, k, v = F.silu(qkv).split([H * dk, H * dk, H * dv], -1)
+        l2 = lambda t: t * torch.rsqrt(t.square().sum(-1, keepdim=True) + 1e-6)
+        q, k, v = l2(heads(q, H)), l2(heads(k, H)), heads(v, H)
+        beta = torch.sigmoid(self.b_proj(x)) if self.use_beta else x.new_ones(B, T, H)
+        if self.neg_eig:
+            beta = 2 * beta
+        alpha = torch.ones_like(beta)
+        if self.gated:
+            alpha = torch.exp(-torch.exp(self.A_log) * F.softplus(self.a_proj(x) + self.dt_bias))
+        beta, alpha = beta.transpose(1, 2), alpha.transpose(1, 2)   # (B, H, T)
+        # S_t = alpha_t (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T, o_t = S_t^T q_t / sqrt(dk)
+        S = x.new_zeros(B, H, dk, dv)
+        out = []
+        for t in range(T):
+            kt, bt, at = k[:, :, t], beta[:, :, t, None, None], alpha[:, :, t, None, None]
+            kS = torch.einsum("bhk,bhkv->bhv", kt, S)
+            S = at * (S - bt * kt[..., None] * kS[:, :, None, :]) + bt * kt[..., None] * v[:, :, t, None, :]
+            out.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t], S) / math.sqrt(dk))
+        o = rms(torch.stack(out, 2).transpose(1, 2), 1e-5) * self.o_norm_weight   # (B, T, H, dv)
+        if self.use_gate:
+            o = o * F.silu(self.g_proj(x)).view(B, T, H, dv)
+        return self.o_proj(o.reshape(B, T, H * dv))
+
+
+def deltanet_port(cfg, name, d, max_len):
+    return DeltaNet(cfg[name], d, gated=False)
+
+
+def gated_deltanet_port(cfg, name, d, max_len):
+    return DeltaNet(cfg[name], d, gated=True)
+
+
+MIXERS = {
+"retnet": retnet_port, "mamba2": mamba2_port, "rwkv6": rwkv6_port, "gla": gla_port, "rwkv7": rwkv7_port,
+          "deltanet": deltanet_port, "gated_deltanet": gated_deltanet_port}
 
 CASES = [
     ("retnet", "retnet", []),
@@ -357,4 +423,17 @@ CASES = [
     ("rwkv7", "rwkv7", []),
     ("rwkv7 4 heads, small LoRAs", "rwkv7",
      ["--rwkv7.head_size", "8", "--rwkv7.decay_lora", "4", "--rwkv7.a_lora", "3", "--rwkv7.gate_lora", "5"]),
+    ("deltanet", "deltanet", []),
+    ("deltanet gate, conv bias, conv 2", "deltanet",
+     ["--deltanet.use_gate", "true", "--deltanet.conv_bias", "true", "--deltanet.conv_size", "2"]),
+    ("deltanet no short conv, no beta, negative eigenvalues, expand_v 2", "deltanet",
+     ["--deltanet.short_conv", "false", "--deltanet.use_beta", "false", "--deltanet.allow_neg_eigval", "true",
+      "--deltanet.n_heads", "2", "--deltanet.expand_v", "2"]),
+    ("deltanet head_dim 3", "deltanet", ["--deltanet.head_dim", "3", "--deltanet.n_heads", "2"]),
+    ("gated_deltanet", "gated_deltanet", []),
+    ("gated_deltanet no gate, no short conv", "gated_deltanet",
+     ["--gated_deltanet.use_gate", "false", "--gated_deltanet.short_conv", "false"]),
+    ("gated_deltanet negative eigenvalues, conv bias, conv 3, A in [1, 2]", "gated_deltanet",
+     ["--gated_deltanet.allow_neg_eigval", "true", "--gated_deltanet.conv_bias", "true",
+      "--gated_deltanet.conv_size", "3", "--gated_deltanet.A_init_min", "1", "--gated_deltanet.A_init_max", "2"]),
 ]
