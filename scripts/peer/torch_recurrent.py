@@ -397,10 +397,168 @@ def deltanet_port(cfg, name, d, max_len):
 def gated_deltanet_port(cfg, name, d, max_len):
     return DeltaNet(cfg[name], d, gated=True)
 
+# ---------------------------------------------------------------- long convolutions: baseconv, h3, hyena
+
+def long_conv(x, h):
+    """y[b, t, c] = sum_{s <= min(t, K-1)} h[c, s] x[b, t - s, c]: x (B, T, C), h (C, K); taps past T unused."""
+    T, K = x.shape[1], min(h.shape[1], x.shape[1])
+    taps = h[:, :K].flip(-1).unsqueeze(1)                       # conv1d correlates: flip to convolve
+    return F.conv1d(F.pad(x.transpose(1, 2), (K - 1, 0)), taps, groups=x.shape[-1]).transpose(1, 2)
+
+
+def filter_positions(l_max, d_emb):
+    """Zoology's positional features (l_max, d_emb), row s = [s/(l_max-1), cos(f_k w_s), -sin(f_k w_s)],
+    w_s = 2 pi s / l_max, f = linspace(1e-4, bands-1, bands), bands = (d_emb-1)/2; in F64, stored F32."""
+    bands = (d_emb - 1) // 2
+    s = torch.arange(l_max, dtype=torch.float64)[:, None]
+    t = s / (l_max - 1) if l_max > 1 else torch.zeros_like(s)
+    f = torch.linspace(1e-4, bands - 1, bands, dtype=torch.float64) if bands > 1 else torch.tensor([1e-4], dtype=torch.float64)
+    w = 2 * math.pi * s / l_max
+    return torch.cat((t, torch.cos(f * w), -torch.sin(f * w)), 1).float()
+
+
+class FixedBuffers(nn.Module):
+    """Buffers that mixlab stores in the checkpoint but computes from fixed
+    formulas: rebuilt here and checked against the loaded values."""
+
+    def fixed(self, name, value):
+        self.register_buffer(name, value.clone())
+        self._expected = getattr(self, "_expected", {})
+        self._expected[name] = value
+
+    def check_fixed(self):
+        for name, want in self._expected.items():
+            got = getattr(self, name)
+            if not torch.allclose(got, want, rtol=1e-6, atol=1e-7):
+                raise SystemExit(f"torch_recurrent.py: checkpoint buffer {name} differs from its formula "
+                                 f"(max |diff| {(got - want).abs().max().item():.3e})")
+
+
+class BaseConv(FixedBuffers):
+    def __init__(self, c, d, l_max):
+        super().__init__()
+        self.explicit = c["filter"] == "explicit"
+        self.conv_skip, self.residual = flag(c["conv_skip"]), flag(c["residual"])
+        self.projection = linear(d, d, bias=True)
+        if self.explicit:
+            self.filter = param(d, l_max)
+        else:
+            d_emb = int(c["d_emb"])
+            self.fixed("positions", filter_positions(l_max, d_emb))
+            self.mlp_in, self.mlp_out = linear(d_emb, int(c["d_hidden"]), True), linear(int(c["d_hidden"]), d, True)
+
+    def forward(self, u):
+        if self.explicit:
+            h = self.filter
+        else:
+            self.check_fixed()
+            h = self.mlp_out(F.relu(self.mlp_in(self.positions[: u.shape[1]]))).T   # (D, T)
+        conv = long_conv(u, h) + (u if self.conv_skip else 0)
+        y = conv * self.projection(u)
+        return y + u if self.residual else y
+
+
+def baseconv_port(cfg, name, d, max_len):
+    return BaseConv(cfg[name], d, max_len)
+
+
+class H3(nn.Module):
+    def __init__(self, c, d):
+        super().__init__()
+        self.N, self.hd = int(c["d_state"]), int(c["head_dim"])
+        self.H, N2 = d // self.hd, self.N // 2
+        self.q_proj, self.k_proj, self.v_proj = (linear(d, d, True) for _ in range(3))
+        self.shift_B, self.shift_C, self.ssm_k_D = param(d, self.N), param(d, self.N), param(d)
+        self.log_dt = param(self.H)
+        for n in ("inv_A_real", "A_imag", "B_re", "B_im", "C_re", "C_im"):
+            setattr(self, n, param(self.H, N2))
+        self.D = param(self.H)
+        self.output_linear = linear(d, d, True)
+
+    def shift_filter(self):
+        """S[c, j] = sum_m B[c, m] C[c, m + j], j < N (C is zero past N)."""
+        N = self.N
+        Cp = F.pad(self.shift_C, (0, N))
+        return torch.stack([(self.shift_B * Cp[:, j:j + N]).sum(-1) for j in range(N)], -1)
+
+    def diag_kernel(self, T):
+        """K_h[l] = 2 Re sum_n C_n dB_n dA_n^l, bilinear S4D in complex128: (H, T)."""
+        dt = torch.exp(self.log_dt.double())[:, None]
+        A = torch.complex(-torch.exp(self.inv_A_real.double()), self.A_imag.double())
+        z = dt * A
+        dA = (1 + z / 2) / (1 - z / 2)
+        dB = dt * torch.complex(self.B_re.double(), self.B_im.double()) / (1 - z / 2)
+        C = torch.complex(self.C_re.double(), self.C_im.double())
+        powers = dA[..., None] ** torch.arange(T, dtype=torch.float64)
+        return (2 * ((C * dB)[..., None] * powers).sum(1).real).float()
+
+    def forward(self, u):
+        B, T, D = u.shape
+        H, hd = self.H, self.hd
+        q, k, v = self.q_proj(u), self.k_proj(u), self.v_proj(u)
+        k = long_conv(k, self.shift_filter()) + k * self.ssm_k_D
+        kv = k.view(B, T, H, hd, 1) * v.view(B, T, H, 1, hd)               # kv[h, d1, d2]
+        kernel = self.diag_kernel(T).repeat_interleave(hd * hd, 0)         # one filter per kv channel
+        y = long_conv(kv.reshape(B, T, H * hd * hd), kernel).view(B, T, H, hd, hd)
+        y = y + kv * self.D.view(H, 1, 1)
+        o = (q.view(B, T, H, hd, 1) * y).sum(-2)                           # (B, T, H, d2)
+        return self.output_linear(o.transpose(-1, -2).reshape(B, T, D))    # channel d2*H + h
+
+
+def h3_port(cfg, name, d, max_len):
+    return H3(cfg[name], d)
+
+
+class Hyena(FixedBuffers):
+    def __init__(self, c, d, l_max):
+        super().__init__()
+        N, e = int(c["filter_order"]), int(c["emb_dim"])
+        self.modulate = flag(c["modulate"])
+        self.in_proj, self.out_proj = linear(d, 3 * d, True), linear(d, d, True)
+        self.short_filter = CausalConv(3 * d, int(c["short_filter_order"]))
+        if flag(c["train_positions"]):
+            self.positions = param(l_max, e)
+        else:
+            self.fixed("positions", filter_positions(l_max, e))
+        t = torch.arange(l_max, dtype=torch.float64)[:, None] / max(l_max - 1, 1)
+        self.fixed("times", t.float())
+        lo, hi = math.log(1e-2) / 1.5, math.log(1e-2) / 0.3
+        self.fixed("decay", torch.linspace(lo, hi, d, dtype=torch.float64).abs()[None].float() if d > 1
+                   else torch.tensor([[abs(lo)]]).float())
+        self.ffn_in = linear(e, N, True)
+        self.inner = int(c["num_inner_mlps"])
+        for i in range(self.inner):
+            setattr(self, f"ffn_{i}", linear(N, N, True))
+        self.ffn_out = linear(N, d)
+        self.freq, self.bias = param(1, N), param(d)
+
+    def filter(self, T):
+        h = self.positions[:T]
+        for layer in [self.ffn_in] + [getattr(self, f"ffn_{i}") for i in range(self.inner)]:
+            h = torch.sin(layer(h) * self.freq)
+        h = self.ffn_out(h)
+        if self.modulate:
+            h = h * torch.exp(-self.times[:T] * self.decay)
+        return h.T
+
+    def forward(self, u):
+        self.check_fixed()
+        D = u.shape[-1]
+        x1, x2, v = self.short_filter(self.in_proj(u)).split(D, -1)
+        gated = v * x1
+        z = long_conv(gated, self.filter(u.shape[1])) + gated * self.bias
+        return self.out_proj(z * x2)
+
+
+def hyena_port(cfg, name, d, max_len):
+    return Hyena(cfg[name], d, max_len)
+
 
 MIXERS = {
+
 "retnet": retnet_port, "mamba2": mamba2_port, "rwkv6": rwkv6_port, "gla": gla_port, "rwkv7": rwkv7_port,
-          "deltanet": deltanet_port, "gated_deltanet": gated_deltanet_port}
+          "deltanet": deltanet_port, "gated_deltanet": gated_deltanet_port,
+          "baseconv": baseconv_port, "h3": h3_port, "hyena": hyena_port}
 
 CASES = [
     ("retnet", "retnet", []),
@@ -436,4 +594,20 @@ CASES = [
     ("gated_deltanet negative eigenvalues, conv bias, conv 3, A in [1, 2]", "gated_deltanet",
      ["--gated_deltanet.allow_neg_eigval", "true", "--gated_deltanet.conv_bias", "true",
       "--gated_deltanet.conv_size", "3", "--gated_deltanet.A_init_min", "1", "--gated_deltanet.A_init_max", "2"]),
+    ("baseconv (implicit filter)", "baseconv", []),
+    ("baseconv explicit filter", "baseconv", ["--baseconv.filter", "explicit"]),
+    ("baseconv no conv skip, no residual, direct", "baseconv",
+     ["--baseconv.conv_skip", "false", "--baseconv.residual", "false", "--baseconv.conv", "direct"]),
+    ("baseconv d_emb 5, d_hidden 4, fft", "baseconv",
+     ["--baseconv.d_emb", "5", "--baseconv.d_hidden", "4", "--baseconv.conv", "fft"]),
+    ("h3", "h3", []),
+    ("h3 head_dim 2, fft", "h3", ["--h3.head_dim", "2", "--h3.conv", "fft"]),
+    ("h3 d_state 5, head_dim 4", "h3", ["--h3.d_state", "5", "--h3.head_dim", "4"]),
+    ("hyena", "hyena", []),
+    ("hyena no modulation, fft", "hyena", ["--hyena.modulate", "false", "--hyena.conv", "fft"]),
+    ("hyena fixed positions, short filter 1, direct", "hyena",
+     ["--hyena.train_positions", "false", "--hyena.short_filter_order", "1", "--hyena.conv", "direct"]),
+    ("hyena filter_order 5, no inner MLPs, emb_dim 5, frequency 3", "hyena",
+     ["--hyena.filter_order", "5", "--hyena.num_inner_mlps", "0", "--hyena.emb_dim", "5",
+      "--hyena.frequency", "3"]),
 ]
