@@ -10,7 +10,73 @@ simplest exact form: a token-by-token recurrence for the scans, direct
 causal sums for the long convolutions. Speed is no goal; each port must equal
 mixlab's forward to F32 rounding.
 
-PORTS (what each follows; what is left out)
+Common to all ports: only the forward is ported (mixlab forward runs the
+whole sequence from a zero state); decode/prefill states and the
+initialisations are not, since every weight comes from the checkpoint. A
+mixer's `form` (chunked / parallel / recurrent / fused / composed), its
+chunk sizes and `conv` (auto / fft / direct) choose how mixlab computes one
+function, so one port serves every form; CASES runs the forms with several
+chunks per sequence so that each mixlab code path meets the same port.
+
+Ports (what each follows; what is left out):
+- retnet (retnet.cpp header): q, k rotated on interleaved pairs by
+  t·theta_i, theta = 1/10000^linspace(0, 1, dk/2), k scaled by dk^-1/2,
+  S_n = gamma_h S_{n-1} + k_n v_n^T with gamma_h = 1 - 2^(-e-h), rows divided
+  by sqrt(sum_{m<=n} gamma^m), RMSNorm per head without affine, swish gate,
+  out_proj. torchscale's extra clamp(sum |A|, 1, 5e4) row scale is not in
+  mixlab (its header says why), so not here either.
+- mamba2 (mamba2.cpp header): in_proj split z | xBC | dt, depthwise causal
+  conv + SiLU, dt = softplus(dt + dt_bias), per-head decay exp(dt·A),
+  A = -exp(A_log), head h reading group h / (H/G), D skip, gate before an
+  RMSNorm per group (eps 1e-5), out_proj.
+- rwkv6 (rwkv6.cpp header, RWKV-LM x060): token shift with zeros before the
+  sequence, ddlerp LoRA over the targets in the order w, k, v, r, g, decay LoRA,
+  log decay -exp(w_raw), WKV with the bonus u = time_faaaa read before the
+  state update, no scale, GroupNorm per head (eps norm_eps) with the affine
+  ln_x, silu gate, output; with channel_mix the mixer returns
+  tm + cmix(LN2(x + tm)), LN2 eps 1e-5, cmix = sigmoid(receptance) · value(relu(key)^2)
+  over its own token shift. ffn_hidden 0 = max(32, int(3.5·C) // 32 · 32).
+- gla (gla.cpp header, fla GatedLinearAttention defaults): widths
+  floor(expand_k·D), floor(expand_v·D); log alpha = logsigmoid(z)/tau with
+  z = gk_proj.1(gk_proj.0(x)); feature map none/relu/swish on q and k;
+  o = dk^-1/2 S_t^T q_t; per-head rms or layer norm (affine dv-wide weight
+  shared by heads, bias only for layer; none with norm_affine false), optional
+  swish output gate (bias with gate_bias), o_proj.
+- rwkv7 (rwkv7.cpp header, RWKV-LM x070 time-mix): static lerps r, w, k, v,
+  a, g; log decay -e^(-1/2)·sigmoid(w0 + tanh(x_w w1) w2); a = sigmoid(a0 +
+  x_a a1 a2); g = sigmoid(x_g g1) g2; kappa = L2-normalised (k ⊙ k_k) per head
+  (eps 1e-12 as sqrt(|kappa|^2 + eps^2)); k~ = k ⊙ (1 + (a - 1) ⊙ k_a);
+  S_t = (diag(d_t) - (a ⊙ kappa) kappa^T) S_{t-1} + k~ v^T, o = S^T r;
+  GroupNorm + ln_x affine, plus (sum r ⊙ k~ ⊙ r_k per head) v, times g, output.
+  LoRA ranks 0 = max(32, round(k·sqrt(C)/32)·32), k = 2.5, 2.5, 5. The
+  official value residual (v_first) is not in mixlab's rwkv7, so not here.
+- deltanet, gated_deltanet (delta_net.cpp header, fla DeltaNet /
+  GatedDeltaNet): q, k, v projections through one depthwise causal conv
+  (width conv_size, optional bias; off when short_conv is false or
+  conv_size = 1) and SiLU, q, k L2-normalised per head as x/sqrt(|x|^2 + 1e-6),
+  beta = sigmoid(b_proj x) (1 without use_beta, x2 with allow_neg_eigval),
+  gated: alpha = exp(-exp(A_log)·softplus(a_proj x + dt_bias));
+  S_t = alpha (I - beta k k^T) S_{t-1} + beta k v^T, o = S^T q / sqrt(dk);
+  RMSNorm per head (eps 1e-5, dv-wide o_norm_weight), then the optional
+  silu(g_proj x) gate, o_proj.
+- baseconv (baseconv.cpp header, Zoology base_conv.py): y = (h * u + u) ⊙
+  (W u + b) + u (the inner "+ u" with conv_skip, the outer with residual),
+  h the first T taps of the explicit (D, l_max) filter or of the implicit
+  W2 relu(W1 z_s + b1) + b2 over Zoology's positional features z. The
+  features are a checkpoint buffer; the port rebuilds them from their formula
+  (long_filters.h) and stops if the checkpoint's differ.
+- h3 (h3.cpp header, Zoology h3.py): shift filter S[c, j] = sum_m B[c, m]
+  C[c, m + j] over the first min(N, T) taps plus D_k ⊙ k; kv outer product per
+  head; diagonal bilinear S4D kernel K_h[l] = 2 Re sum_n C dB dA^l evaluated in
+  complex128 by direct powers (mixlab builds the powers by repeated doubling in
+  the run's dtype), D skip; read-out in Zoology's (d2, h) channel order,
+  output_linear.
+- hyena (hyena.cpp header, Zoology hyena.py): in_proj, depthwise short conv,
+  split x1 | x2 | v, z = x2 ⊙ (h * (x1 ⊙ v) + beta ⊙ x1 ⊙ v) with the filter
+  FFN ffn_in, ffn_i (sin(freq ⊙ ·) after each), ffn_out, times
+  exp(-t_s |delta_c|) with modulate; out_proj. Fixed buffers (times, decay,
+  and positions when train_positions is false) are rebuilt and checked as in
+  baseconv.
 """
 import math
 
@@ -610,4 +676,27 @@ CASES = [
     ("hyena filter_order 5, no inner MLPs, emb_dim 5, frequency 3", "hyena",
      ["--hyena.filter_order", "5", "--hyena.num_inner_mlps", "0", "--hyena.emb_dim", "5",
       "--hyena.frequency", "3"]),
+    # The other forms and several chunks (T = 32 fits in one default 64-token chunk): one function each
+    # in mixlab, computed by other code, so every form is held to the same port.
+    ("retnet parallel form", "retnet", ["--retnet.form", "parallel"]),
+    ("retnet recurrent form", "retnet", ["--retnet.form", "recurrent"]),
+    ("retnet chunks of 5", "retnet", ["--retnet.chunk_size", "5"]),
+    ("mamba2 recurrent form", "mamba2", ["--mamba2.form", "recurrent"]),
+    ("mamba2 chunks of 7", "mamba2", ["--mamba2.chunk_size", "7"]),
+    ("rwkv6 chunked form, chunks of 8 in sub-chunks of 4", "rwkv6",
+     ["--rwkv6.form", "chunked", "--rwkv6.chunk_size", "8", "--rwkv6.sub_chunk", "4"]),
+    ("rwkv6 recurrent form, small LoRAs, ffn_hidden 40", "rwkv6",
+     ["--rwkv6.form", "recurrent", "--rwkv6.mix_lora", "3", "--rwkv6.decay_lora", "5", "--rwkv6.ffn_hidden", "40"]),
+    ("rwkv6 fused, chunks of 8", "rwkv6", ["--rwkv6.chunk_size", "8"]),
+    ("gla recurrent form", "gla", ["--gla.form", "recurrent"]),
+    ("gla chunks of 5", "gla", ["--gla.chunk_size", "5"]),
+    ("rwkv7 recurrent form", "rwkv7", ["--rwkv7.form", "recurrent"]),
+    ("rwkv7 fused, chunks of 5", "rwkv7", ["--rwkv7.chunk_size", "5"]),
+    ("deltanet recurrent form", "deltanet", ["--deltanet.form", "recurrent"]),
+    ("deltanet composed form, chunks of 5", "deltanet", ["--deltanet.form", "composed", "--deltanet.chunk_size", "5"]),
+    ("deltanet chunks of 6", "deltanet", ["--deltanet.chunk_size", "6"]),
+    ("gated_deltanet recurrent form", "gated_deltanet", ["--gated_deltanet.form", "recurrent"]),
+    ("gated_deltanet composed form, chunks of 5", "gated_deltanet",
+     ["--gated_deltanet.form", "composed", "--gated_deltanet.chunk_size", "5"]),
+    ("gated_deltanet chunks of 6", "gated_deltanet", ["--gated_deltanet.chunk_size", "6"]),
 ]
