@@ -98,6 +98,15 @@ def linear(d_in, d_out, bias=False):
     return nn.Linear(d_in, d_out, bias=bias)
 
 
+def drawn(*tensors):
+    """Init-stream counters a mixlab constructor takes to fill these tensors
+    (one per element, autograd/tensor.cpp's randn/uniform): the parts of a
+    port's init_draws(). Linear layers draw their weight only (bias zeros,
+    layers/linear.cpp); CausalConv1d its weight and bias (both uniform,
+    layers/causal_conv.cpp)."""
+    return sum(t.numel() for t in tensors if t is not None)
+
+
 class CausalConv(nn.Module):
     """mixlab's CausalConv1d: depthwise, weight (C, K) (torch's (C, 1, K)),
     y_t = b + sum_j w[:, j] x_{t-K+1+j}, zeros before the sequence."""
@@ -210,6 +219,13 @@ class Mamba2(nn.Module):
         self.norm_weight = param(self.d_in)
         self.out_proj = linear(self.d_in, d)
 
+    def init_draws(self):
+        """mamba2.cpp: in_proj, conv1d (weight, bias), one U(0, 1) per head for
+        dt_bias and one U(A_init_min, A_init_max) per head for A_log, out_proj;
+        D and norm_weight are ones."""
+        return drawn(self.in_proj.weight, self.conv1d.weight, self.conv1d.bias, self.dt_bias, self.A_log,
+                     self.out_proj.weight)
+
     def forward(self, u):
         B, T, _ = u.shape
         d_in, GN, H, G, N, P = self.d_in, self.G * self.N, self.H, self.G, self.N, self.P
@@ -244,6 +260,10 @@ class Rwkv6ChannelMix(nn.Module):
         self.time_maa_k, self.time_maa_r = param(d), param(d)
         self.key, self.receptance, self.value = linear(d, hidden), linear(d, d), linear(hidden, d)
 
+    def init_draws(self):
+        """rwkv6_channel_mix.cpp: the three Linear weights; the lerps are ramps."""
+        return drawn(self.key.weight, self.receptance.weight, self.value.weight)
+
     def forward(self, u):
         xx = token_shift(u) - u
         k = F.relu(self.key(u + xx * self.time_maa_k)).square()
@@ -274,6 +294,14 @@ class Rwkv6(nn.Module):
             hidden = int(c["ffn_hidden"]) or max(32, int(3.5 * d) // 32 * 32)
             self.ln2 = nn.LayerNorm(d, eps=1e-5)
             self.ffn = Rwkv6ChannelMix(d, hidden)
+
+    def init_draws(self):
+        """rwkv6.cpp: U(±0.01) for time_maa_w2 and time_decay_w2 (their w1 are
+        zeros), the five Linear weights, then the channel mix; the lerps, decay,
+        bonus and ln_x come from formulas."""
+        own = drawn(self.time_maa_w2, self.time_decay_w2, self.receptance.weight, self.key.weight,
+                    self.value.weight, self.gate.weight, self.output.weight)
+        return own + (self.ffn.init_draws() if self.channel_mix else 0)
 
     def forward(self, x):
         B, T, C = x.shape
@@ -318,6 +346,13 @@ class Gla(nn.Module):
             self.g_norm = nn.Module()
             self.g_norm.weight = param(self.dv)
             self.g_norm.bias = param(self.dv) if self.norm == "layer" else None
+
+    def init_draws(self):
+        """gla.cpp: every Linear weight (g_proj only with output_gate; the
+        gk_proj.1 bias is zeros); g_norm is ones and zeros."""
+        return drawn(self.q_proj.weight, self.k_proj.weight, self.v_proj.weight,
+                     self.g_proj.weight if self.output_gate else None, self.gk_proj[0].weight,
+                     self.gk_proj[1].weight, self.o_proj.weight)
 
     def feature(self, t):
         return {"none": t, "relu": F.relu(t), "swish": F.silu(t)}[self.feature_map]
@@ -368,6 +403,14 @@ class Rwkv7(nn.Module):
         self.receptance, self.key, self.value, self.output = (linear(d, d) for _ in range(4))
         self.ln_x = nn.Module()
         self.ln_x.weight, self.ln_x.bias = param(d), param(d)
+
+    def init_draws(self):
+        """rwkv7.cpp: normal w2, a2, g2 (the LoRA downs w1, a1, g1 are zeros),
+        the four Linear weights, then receptance, key and value refilled
+        uniformly, drawing their weights a second time; the lerps, w0, a0, k_k,
+        k_a, r_k and ln_x come from formulas."""
+        return drawn(self.w2, self.a2, self.g2, self.receptance.weight, self.key.weight, self.value.weight,
+                     self.output.weight, self.receptance.weight, self.key.weight, self.value.weight)
 
     def forward(self, x):
         H, N = self.H, self.N
@@ -425,6 +468,21 @@ class DeltaNet(nn.Module):
             self.g_proj = linear(d, value)
         self.o_norm_weight = param(self.dv)
         self.o_proj = linear(value, d)
+
+    def init_draws(self):
+        """delta_net.cpp: q, k, v, b_proj, conv1d (weight, bias if any), a_proj
+        and a U(A_init_min, A_init_max) and a U(0, 1) per head for A_log and
+        dt_bias (gated), g_proj, o_proj; o_norm_weight is ones."""
+        total = drawn(self.q_proj.weight, self.k_proj.weight, self.v_proj.weight, self.o_proj.weight)
+        if self.use_beta:
+            total += drawn(self.b_proj.weight)
+        if self.short_conv:
+            total += drawn(self.conv1d.weight, self.conv1d.bias)
+        if self.gated:
+            total += drawn(self.a_proj.weight, self.A_log, self.dt_bias)
+        if self.use_gate:
+            total += drawn(self.g_proj.weight)
+        return total
 
     def forward(self, x):
         B, T, _ = x.shape
@@ -541,6 +599,13 @@ class H3(nn.Module):
         self.D = param(self.H)
         self.output_linear = linear(d, d, True)
 
+    def init_draws(self):
+        """h3.cpp: q, k, v weights, shift_C (uniform), ssm_k_D, log_dt, C_re,
+        C_im, D (random), output_linear; shift_B, inv_A_real, A_imag, B_re and
+        B_im come from formulas."""
+        return drawn(self.q_proj.weight, self.k_proj.weight, self.v_proj.weight, self.shift_C, self.ssm_k_D,
+                     self.log_dt, self.C_re, self.C_im, self.D, self.output_linear.weight)
+
     def shift_filter(self):
         """S[c, j] = sum_m B[c, m] C[c, m + j], j < N (C is zero past N)."""
         N = self.N
@@ -597,6 +662,14 @@ class Hyena(FixedBuffers):
             setattr(self, f"ffn_{i}", linear(N, N, True))
         self.ffn_out = linear(N, d)
         self.freq, self.bias = param(1, N), param(d)
+
+    def init_draws(self):
+        """hyena.cpp: in_proj, out_proj, short_filter (weight, bias), the filter
+        FFN's weights, the skip bias (normal); positions (also when trained)
+        and freq come from formulas."""
+        ffn = [self.ffn_in] + [getattr(self, f"ffn_{i}") for i in range(self.inner)] + [self.ffn_out]
+        return drawn(self.in_proj.weight, self.out_proj.weight, self.short_filter.weight, self.short_filter.bias,
+                     *(layer.weight for layer in ffn), self.bias)
 
     def filter(self, T):
         h = self.positions[:T]
@@ -699,4 +772,42 @@ CASES = [
     ("gated_deltanet composed form, chunks of 5", "gated_deltanet",
      ["--gated_deltanet.form", "composed", "--gated_deltanet.chunk_size", "5"]),
     ("gated_deltanet chunks of 6", "gated_deltanet", ["--gated_deltanet.chunk_size", "6"]),
+    # performer's Ω seed is the init stream's offset when it is built (torch_model.init_draws): each
+    # port's init_draws() must count its mixlab constructor's draws, every drawing branch switched on.
+    ("performer after mamba2", "mamba2, performer",
+     ["--mamba2.ngroups", "2", "--mamba2.d_state", "8", "--mamba2.headdim", "8", "--performer.nb_features", "12"]),
+    ("performer after rwkv6 (channel mix)", "rwkv6, performer",
+     ["--rwkv6.head_size", "8", "--rwkv6.mix_lora", "3", "--rwkv6.decay_lora", "5", "--rwkv6.ffn_hidden", "40",
+      "--performer.nb_features", "12"]),
+    ("performer after rwkv6 without channel mix", "rwkv6, performer",
+     ["--rwkv6.channel_mix", "false", "--rwkv6.mix_lora", "4", "--rwkv6.decay_lora", "6",
+      "--performer.nb_features", "12"]),
+    ("performer after gla (layer norm, gate bias)", "gla, performer",
+     ["--gla.norm", "layer", "--gla.gate_bias", "true", "--gla.n_heads", "2", "--gla.gate_low_rank_dim", "4",
+      "--performer.nb_features", "12"]),
+    ("performer after gla without output gate", "gla, performer",
+     ["--gla.output_gate", "false", "--gla.gate_low_rank_dim", "4", "--performer.nb_features", "12"]),
+    ("performer after rwkv7", "rwkv7, performer",
+     ["--rwkv7.head_size", "8", "--rwkv7.decay_lora", "4", "--rwkv7.a_lora", "3", "--rwkv7.gate_lora", "5",
+      "--performer.nb_features", "12"]),
+    ("performer after deltanet (gate, conv bias)", "deltanet, performer",
+     ["--deltanet.use_gate", "true", "--deltanet.conv_bias", "true", "--deltanet.n_heads", "2",
+      "--performer.nb_features", "12"]),
+    ("performer after deltanet, no beta, no conv", "deltanet, performer",
+     ["--deltanet.use_beta", "false", "--deltanet.short_conv", "false", "--performer.nb_features", "12"]),
+    ("performer after gated_deltanet (conv bias)", "gated_deltanet, performer",
+     ["--gated_deltanet.conv_bias", "true", "--gated_deltanet.n_heads", "2", "--performer.nb_features", "12"]),
+    ("performer after gated_deltanet, no gate, conv", "gated_deltanet, performer",
+     ["--gated_deltanet.use_gate", "false", "--gated_deltanet.short_conv", "false",
+      "--performer.nb_features", "12"]),
+    ("performer after h3", "h3, performer", ["--h3.d_state", "6", "--h3.head_dim", "4", "--performer.nb_features", "12"]),
+    ("performer after hyena (trained positions)", "hyena, performer",
+     ["--hyena.filter_order", "8", "--hyena.num_inner_mlps", "1", "--hyena.emb_dim", "5",
+      "--performer.nb_features", "12"]),
+    ("performer after hyena (fixed positions)", "hyena, performer",
+     ["--hyena.filter_order", "6", "--hyena.train_positions", "false", "--hyena.short_filter_order", "2",
+      "--performer.nb_features", "12"]),
+    ("performer after retnet, baseconv", "retnet, baseconv, performer",
+     ["--model.n_layers", "3", "--retnet.n_heads", "2", "--baseconv.filter", "explicit",
+      "--performer.nb_features", "12"]),
 ]
