@@ -797,7 +797,7 @@ CASES = [
      ["--deltanet.use_beta", "false", "--deltanet.short_conv", "false", "--performer.nb_features", "12"]),
     ("performer after gated_deltanet (conv bias)", "gated_deltanet, performer",
      ["--gated_deltanet.conv_bias", "true", "--gated_deltanet.n_heads", "2", "--performer.nb_features", "12"]),
-    ("performer after gated_deltanet, no gate, conv", "gated_deltanet, performer",
+    ("performer after gated_deltanet, no gate/conv", "gated_deltanet, performer",
      ["--gated_deltanet.use_gate", "false", "--gated_deltanet.short_conv", "false",
       "--performer.nb_features", "12"]),
     ("performer after h3", "h3, performer", ["--h3.d_state", "6", "--h3.head_dim", "4", "--performer.nb_features", "12"]),
