@@ -251,8 +251,9 @@ def init_draws(module):
     set from formulas, not drawn; several fills of one tensor; draws that make
     no parameter) defines init_draws() -> the counters its mixlab constructor
     takes. Measured: a performer after shortconv, mha, mla, longformer,
-    linformer, linear_attn, moe/mlp/swiglu matches; check_ports.py's
-    "performer after ..." cases test it."""
+    linformer, linear_attn, moe/mlp/swiglu and every recurrent port (those
+    of torch_recurrent.py define init_draws(), except retnet and baseconv)
+    matches; check_ports.py's "performer after ..." cases test it."""
     if hasattr(module, "init_draws"):
         return module.init_draws()
     if isinstance(module, (nn.LayerNorm, nn.RMSNorm)):

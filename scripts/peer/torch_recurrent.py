@@ -12,7 +12,11 @@ mixlab's forward to F32 rounding.
 
 Common to all ports: only the forward is ported (mixlab forward runs the
 whole sequence from a zero state); decode/prefill states and the
-initialisations are not, since every weight comes from the checkpoint. A
+initialisations are not, since every weight comes from the checkpoint. What
+is ported of the initialisation is its draw count: init_draws() returns the
+init-stream counters the mixlab constructor takes (torch_model.init_draws),
+which a later performer's Ω seed depends on; the "performer after ..."
+CASES check it. A
 mixer's `form` (chunked / parallel / recurrent / fused / composed), its
 chunk sizes and `conv` (auto / fft / direct) choose how mixlab computes one
 function, so one port serves every form; CASES runs the forms with several
