@@ -29,6 +29,8 @@ void TrainConfig::add_options(po::options_description& desc) {
       ("train.grad_clip", real_value(d.grad_clip), "max global gradient norm (0: off)")
       ("train.eval_every", po::value<int64_t>()->default_value(d.eval_every), "steps between evals (0: every epoch)")
       ("train.eval_batch_size", po::value<int64_t>()->default_value(d.eval_batch_size), "test batch size (0: batch_size)")
+      ("train.eval_at_start", po::value<bool>()->default_value(d.eval_at_start),
+       "evaluate the initial model too: a metrics row at step 0 (its train_loss is nan)")
       ("train.target_accuracy", real_value(d.target_accuracy),
        "stop early once test accuracy reaches this (0: never; Zoology: 0.99)")
       ("train.checkpoint_every", po::value<int64_t>()->default_value(d.checkpoint_every),
@@ -63,6 +65,7 @@ TrainConfig TrainConfig::from_options(const po::variables_map& vm) {
   c.grad_clip = option<double>(vm, "train.grad_clip");
   c.eval_every = option<int64_t>(vm, "train.eval_every");
   c.eval_batch_size = option<int64_t>(vm, "train.eval_batch_size");
+  c.eval_at_start = option<bool>(vm, "train.eval_at_start");
   c.target_accuracy = option<double>(vm, "train.target_accuracy");
   c.checkpoint_every = option<int64_t>(vm, "train.checkpoint_every");
   c.threads = option<int>(vm, "train.threads");

@@ -25,6 +25,7 @@ struct TrainConfig {
   double grad_clip = 0.0;      // max global norm; 0 = off
   int64_t eval_every = 0;      // steps; 0 = at the end of every epoch
   int64_t eval_batch_size = 0;  // 0 = batch_size
+  bool eval_at_start = true;    // a step-0 eval of the initial model (curves start at the init loss)
   double target_accuracy = 0.99;  // stop once test accuracy reaches it; 0 = never
   int64_t checkpoint_every = 0;   // steps; 0 = at every eval
   int threads = 0;             // OpenMP/BLAS threads; 0 = all cores

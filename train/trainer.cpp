@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -122,6 +123,9 @@ void check_metrics_agree(const std::string& csv_path, const std::string& ckpt_pa
   std::vector<int64_t> rows, later;
   if (const auto it = columns.find("step"); it != columns.end())
     for (double v : it->second) (v <= static_cast<double>(step) ? rows : later).push_back(static_cast<int64_t>(v));
+  // The step-0 eval of the initial model (train.eval_at_start) is optional:
+  // runs from before it existed, or trained without it, have none.
+  if (!rows.empty() && rows.front() == 0) rows.erase(rows.begin());
   const bool later_ok = std::all_of(later.begin(), later.end(), [&](int64_t s) { return s <= next_checkpoint; });
   MIXLAB_CHECK(rows == expected && later_ok, "--resume: ", ckpt_path, " is at step ", step, " but ", csv_path,
                " has eval rows at steps ", list_text(rows), " up to it and ", list_text(later), " after it (expected ",
@@ -260,6 +264,50 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     guarded([&] { save_checkpoint(ckpt_path, *model, optimizer, progress); });
     last_saved = progress.step;
   };
+  // Evaluates the model as it is now (step progress.step) and writes the
+  // metrics row and the log line; train_loss is the mean since the previous eval.
+  auto record_eval = [&](double lr, double train_loss, double tps) {
+    std::vector<MoELoadRecord> moe = moe_load_since_last_eval(*model);
+    const EvalResult ev = guarded([&] {
+      EvalResult r = evaluate(*model, data, tc.eval_batch_size);
+      MIXLAB_CHECK(std::isfinite(r.loss), "the test loss is ", r.loss);  // no NaN row in metrics.csv
+      return r;
+    });
+    moe_load_since_last_eval(*model);  // the test forwards are not training load
+    last_accuracy = ev.accuracy;
+    progress.best_accuracy = std::max(progress.best_accuracy, ev.accuracy);
+    MetricsRow row;
+    row.step = progress.step;
+    row.epoch = static_cast<double>(progress.step) / static_cast<double>(bpe);
+    row.lr = lr;
+    row.train_loss = train_loss;
+    row.test_loss = ev.loss;
+    row.test_accuracy = ev.accuracy;
+    row.segment_accuracy = ev.segment_accuracy;
+    row.tokens_per_s = tps;
+    row.elapsed_s = seconds_since(run_start);
+    row.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
+    row.moe = std::move(moe);
+    metrics.append(row);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
+                  static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
+    std::string line = buf;
+    for (const MoELoadRecord& m : row.moe) {  // max expert load against the balanced 1/E
+      const double top = *std::max_element(m.load.begin(), m.load.end());
+      std::snprintf(buf, sizeof buf, " | moe%d max load %.2fx, dropped %.1f%%", m.layer,
+                    top * static_cast<double>(m.load.size()), 100.0 * m.dropped);
+      line += buf;
+    }
+    console.line(line);
+    return ev;
+  };
+  // The initial model's eval: the curves start at the init loss. Not a
+  // target check (an untrained model stops nothing) and not a checkpoint.
+  if (tc.eval_at_start && progress.step == 0 && !from_checkpoint) {
+    record_eval(schedule.at(0), std::numeric_limits<double>::quiet_NaN(), 0.0);
+    window_start = Clock::now();  // the first training window's tokens/s leaves the eval out
+  }
   while (!progress.finished && progress.step < total) {
     if (opts.should_stop && opts.should_stop(progress.step)) {
       summary.interrupted = true;
@@ -286,41 +334,10 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     const bool last = progress.step == total;
     const bool eval_now = last || (tc.eval_every > 0 ? progress.step % tc.eval_every == 0 : progress.step % bpe == 0);
     if (eval_now) {
-      std::vector<MoELoadRecord> moe = moe_load_since_last_eval(*model);
-      const EvalResult ev = guarded([&] {
-        EvalResult r = evaluate(*model, data, tc.eval_batch_size);
-        MIXLAB_CHECK(std::isfinite(r.loss), "the test loss is ", r.loss);  // no NaN row in metrics.csv
-        return r;
-      });
-      moe_load_since_last_eval(*model);  // the test forwards are not training load
-      last_accuracy = ev.accuracy;
-      progress.best_accuracy = std::max(progress.best_accuracy, ev.accuracy);
-      MetricsRow row;
-      row.step = progress.step;
-      row.epoch = static_cast<double>(progress.step) / static_cast<double>(bpe);
-      row.lr = lr;
-      row.train_loss = progress.loss_sum / static_cast<double>(std::max<int64_t>(progress.loss_count, 1));
-      row.test_loss = ev.loss;
-      row.test_accuracy = ev.accuracy;
-      row.segment_accuracy = ev.segment_accuracy;
-      row.tokens_per_s = tps;
-      row.elapsed_s = seconds_since(run_start);
-      row.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
-      row.moe = std::move(moe);
-      metrics.append(row);
+      const EvalResult ev =
+          record_eval(lr, progress.loss_sum / static_cast<double>(std::max<int64_t>(progress.loss_count, 1)), tps);
       progress.loss_sum = 0;
       progress.loss_count = 0;
-      char buf[200];
-      std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
-                    static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
-      std::string line = buf;
-      for (const MoELoadRecord& m : row.moe) {  // max expert load against the balanced 1/E
-        const double top = *std::max_element(m.load.begin(), m.load.end());
-        std::snprintf(buf, sizeof buf, " | moe%d max load %.2fx, dropped %.1f%%", m.layer,
-                      top * static_cast<double>(m.load.size()), 100.0 * m.dropped);
-        line += buf;
-      }
-      console.line(line);
       summary.evaluated = true;
       summary.final_accuracy = ev.accuracy;
       summary.final_loss = ev.loss;

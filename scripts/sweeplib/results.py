@@ -33,13 +33,16 @@ def read_metrics(run_dir):
 
 def median_tokens_per_s(run_dir):
     """The median of the tokens/s that metrics.jsonl records at each eval
-    (training throughput over the steps since the previous eval)."""
+    (training throughput over the steps since the previous eval); the step-0
+    eval of the initial model follows no training and is left out."""
     path = Path(run_dir) / "metrics.jsonl"
     values = []
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
-                values.append(float(json.loads(line)["tokens_per_s"]))
+                record = json.loads(line)
+                if int(record["step"]) > 0:
+                    values.append(float(record["tokens_per_s"]))
             except (ValueError, KeyError, TypeError):
                 continue
     return statistics.median(values) if values else None

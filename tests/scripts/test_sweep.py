@@ -276,7 +276,7 @@ class SweepTest(unittest.TestCase):
         for row in table:
             with open(runs / row["run"] / "metrics.csv", newline="") as f:
                 metrics = list(csv.DictReader(f))
-            self.assertEqual([m["step"] for m in metrics], ["10", "20"])
+            self.assertEqual([m["step"] for m in metrics], ["0", "10", "20"])  # 0: the initial model
             accuracies = [float(m["test_accuracy"]) for m in metrics]
             self.assertEqual(row["status"], "finished")
             self.assertEqual(row["steps"], "20")

@@ -130,9 +130,9 @@ TEST_CASE("robustness: a checkpoint whose step disagrees with metrics.csv is not
   // state, resumed from 10 (the row of step 20 is written again).
   edit_checkpoint(ckpt, "step", "10");
   // Rows written twice (two processes appending) are refused.
-  const size_t header_end = metrics.find('\n') + 1;
-  const std::string first_row = metrics.substr(header_end, metrics.find('\n', header_end) + 1 - header_end);
-  std::ofstream(dir + "/metrics.csv", std::ios::app) << first_row;
+  const size_t row_10 = metrics.find("\n10,") + 1;  // after the step-0 row of the initial model
+  const std::string row = metrics.substr(row_10, metrics.find('\n', row_10) + 1 - row_10);
+  std::ofstream(dir + "/metrics.csv", std::ios::app) << row;
   REQUIRE_THROWS_WITH(run_training(ex, resuming()), Catch::Contains("rows at steps [10, 10]"));
   // Past the run's last step.
   std::ofstream(dir + "/metrics.csv") << metrics;

@@ -2,6 +2,7 @@
 // bit-identical; bad configs are refused before anything is written.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -53,8 +54,11 @@ TEST_CASE("training: a small MQAR model learns far above chance", "[train][e2e]"
   CHECK(s.final_accuracy > 0.9);
   CHECK(s.steps == 300);
   auto cols = read_metrics_csv(s.run_dir + "/metrics.csv");
-  CHECK(cols["step"] == std::vector<double>{100, 200, 300});
-  CHECK(cols["train_loss"].back() < cols["train_loss"].front());
+  // Step 0 evaluates the initial model (no training loss yet): the curves start at the init loss.
+  CHECK(cols["step"] == std::vector<double>{0, 100, 200, 300});
+  CHECK(std::isnan(cols["train_loss"][0]));
+  CHECK(cols["test_loss"][0] > cols["test_loss"].back());
+  CHECK(cols["train_loss"].back() < cols["train_loss"][1]);
   // train_loss.csv holds every step's loss; an eval row holds their mean since the previous eval.
   auto steps = read_metrics_csv(s.run_dir + "/train_loss.csv");
   REQUIRE(steps["step"].size() == 300);
@@ -63,7 +67,7 @@ TEST_CASE("training: a small MQAR model learns far above chance", "[train][e2e]"
   for (size_t e = 0; e < 3; ++e) {
     double sum = 0;
     for (size_t i = 100 * e; i < 100 * (e + 1); ++i) sum += steps["train_loss"][i];
-    CHECK(sum / 100 == Approx(cols["train_loss"][e]).epsilon(1e-6));
+    CHECK(sum / 100 == Approx(cols["train_loss"][e + 1]).epsilon(1e-6));
   }
   CHECK(fs::is_regular_file(s.run_dir + "/checkpoint.safetensors"));
   CHECK(fs::is_regular_file(s.run_dir + "/config.ini"));
@@ -203,4 +207,19 @@ TEST_CASE("training: every shipped experiment config is valid", "[train][configs
     ++checked;
   }
   CHECK(checked >= 5);
+}
+
+TEST_CASE("training: train.eval_at_start = false writes no step-0 row, and such a run resumes", "[train][e2e]") {
+  // Runs from before the step-0 eval existed have no such row either.
+  const std::vector<std::string> common = {"--train.max_steps=10", "--train.eval_every=5",
+                                           "--train.eval_at_start=false"};
+  Experiment ex = Experiment::load("", small_mqar("no_initial_eval", common));
+  fs::remove_all(run_directory(ex));
+  TrainOptions interrupt;
+  interrupt.should_stop = [](int64_t step) { return step == 5; };
+  run_training(ex, interrupt);
+  TrainOptions resume;
+  resume.resume = true;
+  CHECK(run_training(ex, resume).steps == 10);
+  CHECK(read_metrics_csv(run_directory(ex) + "/metrics.csv")["step"] == std::vector<double>{5, 10});
 }
