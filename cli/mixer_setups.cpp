@@ -33,6 +33,15 @@ const std::vector<MixerSetup>& mixer_setups() {
       {"deltanet_composed", "deltanet", {"n_heads=8", "form=composed"}, 4096},
       {"gated_deltanet", "gated_deltanet", {"n_heads=8"}},
       {"gated_deltanet_composed", "gated_deltanet", {"n_heads=8", "form=composed"}, 4096},
+      // fla's GatedLinearAttention defaults: 4 heads, keys half as wide as the values.
+      {"gla", "gla", {}},
+      {"gla_recurrent", "gla", {"form=recurrent"}, 4096},
+      // RWKV-7's 64-wide heads (8 at d_model 512); its per-channel decay runs the token-by-token fused recurrence.
+      {"rwkv7", "rwkv7", {"head_size=64"}, 4096},
+      // The long convolutions at Zoology's defaults (FFT above 32 taps).
+      {"baseconv", "baseconv", {}},
+      {"h3", "h3", {}},
+      {"hyena", "hyena", {}},
   };
   return setups;
 }
