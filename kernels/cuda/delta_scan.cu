@@ -239,16 +239,8 @@ size_t delta_smem(const DeltaScanArgs& s) {
   return sizeof(T) * static_cast<size_t>(DeltaLayout(s.dk, s.dv).elements(1));
 }
 
-// Raises the kernel's dynamic shared memory limit, or says which state is too large.
-template <typename Kernel>
-void allow_smem(Kernel kernel, size_t bytes, int device, const DeltaScanArgs& s, const char* op) {
-  int limit = 0;
-  MIXLAB_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  if (bytes > static_cast<size_t>(limit))
-    throw Error(detail::concat("cuda::", op, ": a (", s.dk, ", ", s.dv, ") state needs ", bytes,
-                               " bytes of shared memory per block, the GPU allows ", limit, " (run on the CPU)"));
-  MIXLAB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-}
+// What the scan's shared memory holds, for allow_smem's error.
+std::string state_shape(const DeltaScanArgs& s) { return detail::concat("a (", s.dk, ", ", s.dv, ") state"); }
 
 }  // namespace
 
@@ -257,7 +249,7 @@ void delta_scan_forward(int device, const DeltaScanArgs& s, const T* q, const T*
                         const T* a, const T* b, const T* s0, T* o, T* final_state, T* chunk_states) {
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
   const size_t smem = delta_smem<T>(s);
-  allow_smem(delta_forward_kernel<T>, smem, device, s, "delta_scan_forward");
+  allow_smem(delta_forward_kernel<T>, smem, device, state_shape(s), "delta_scan_forward");
   delta_forward_kernel<T><<<static_cast<unsigned>(s.B * s.H), kDeltaThreads, smem>>>(s, q, k, v, g, a, b, s0, o,
                                                                                        final_state, chunk_states);
   check_launch("delta_scan_forward");
@@ -273,7 +265,7 @@ void delta_scan_backward(int device, const DeltaScanArgs& s, const T* q, const T
                          T* da, T* db, T* ds0, T* scratch) {
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
   const size_t smem = delta_smem<T>(s);
-  allow_smem(delta_backward_kernel<T>, smem, device, s, "delta_scan_backward");
+  allow_smem(delta_backward_kernel<T>, smem, device, state_shape(s), "delta_scan_backward");
   delta_backward_kernel<T><<<static_cast<unsigned>(s.B * s.H), kDeltaThreads, smem>>>(
       s, q, k, v, g, a, b, chunk_states, dout, dq, dk, dv, dg, da, db, ds0, scratch);
   check_launch("delta_scan_backward");

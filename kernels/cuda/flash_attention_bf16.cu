@@ -371,11 +371,6 @@ __global__ void to_bf16_kernel(const float* x, uint16_t* y, int64_t n) {
 
 int64_t tiles64(int64_t n) { return (n + kRows - 1) / kRows; }
 
-template <typename Kernel>
-void allow_smem(Kernel kernel, size_t bytes) {
-  MIXLAB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-}
-
 void check_bf16_args(const FlashArgs& a, const char* op) {
   if (a.d > 128)
     throw Error(detail::concat("cuda::", op, ": head dim ", a.d, " exceeds the BF16 kernel's 128"));
@@ -401,24 +396,26 @@ void to_bf16(int device, const float* x, uint16_t* y, int64_t n) {
 void flash_attention_forward_bf16(int device, const FlashArgs& a, const uint16_t* q, const uint16_t* k,
                                   const uint16_t* v, float* o, float* lse) {
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
-  check_bf16_args(a, "flash_attention_forward_bf16");
+  const char* op = "flash_attention_forward_bf16";
+  check_bf16_args(a, op);
   if (a.Tq == 0) return;
   const dim3 grid(static_cast<unsigned>(tiles64(a.Tq)), static_cast<unsigned>(a.B * a.H));
   if (a.d <= 64) {
-    allow_smem(forward_bf16_kernel<64>, ForwardSmem<64>::bytes);
+    allow_smem(forward_bf16_kernel<64>, ForwardSmem<64>::bytes, device, "a head dim 64 tile", op);
     forward_bf16_kernel<64><<<grid, kThreads16, ForwardSmem<64>::bytes>>>(a, q, k, v, o, lse);
   } else {
-    allow_smem(forward_bf16_kernel<128>, ForwardSmem<128>::bytes);
+    allow_smem(forward_bf16_kernel<128>, ForwardSmem<128>::bytes, device, "a head dim 128 tile", op);
     forward_bf16_kernel<128><<<grid, kThreads16, ForwardSmem<128>::bytes>>>(a, q, k, v, o, lse);
   }
-  check_launch("flash_attention_forward_bf16");
+  check_launch(op);
 }
 
 void flash_attention_backward_bf16(int device, const FlashArgs& a, const uint16_t* q, const uint16_t* k,
                                    const uint16_t* v, const float* o, const float* lse, const float* dout,
                                    const uint16_t* dout_bf16, float* dq, float* dk, float* dv, float* row_dot) {
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
-  check_bf16_args(a, "flash_attention_backward_bf16");
+  const char* op = "flash_attention_backward_bf16";
+  check_bf16_args(a, op);
   if (a.Tq == 0 || a.Tk == 0) return;
   const int64_t rows = a.B * a.H * a.Tq;
   flash::row_dot_kernel<float><<<blocks_for(rows * 32), kThreads>>>(dout, o, row_dot, rows, a.d);
@@ -426,18 +423,18 @@ void flash_attention_backward_bf16(int device, const FlashArgs& a, const uint16_
   const dim3 key_grid(static_cast<unsigned>(tiles64(a.Tk)), static_cast<unsigned>(a.B * a.Hkv));
   const dim3 query_grid(static_cast<unsigned>(tiles64(a.Tq)), static_cast<unsigned>(a.B * a.H));
   if (a.d <= 64) {
-    allow_smem(dkdv_bf16_kernel<64>, BackwardSmem<64>::bytes);
+    allow_smem(dkdv_bf16_kernel<64>, BackwardSmem<64>::bytes, device, "a head dim 64 tile", op);
     dkdv_bf16_kernel<64><<<key_grid, kThreads16, BackwardSmem<64>::bytes>>>(a, q, k, v, lse, row_dot, dout_bf16, dk, dv);
-    allow_smem(dq_bf16_kernel<64>, BackwardSmem<64>::bytes);
+    allow_smem(dq_bf16_kernel<64>, BackwardSmem<64>::bytes, device, "a head dim 64 tile", op);
     dq_bf16_kernel<64><<<query_grid, kThreads16, BackwardSmem<64>::bytes>>>(a, q, k, v, lse, row_dot, dout_bf16, dq);
   } else {
-    allow_smem(dkdv_bf16_kernel<128>, BackwardSmem<128>::bytes);
+    allow_smem(dkdv_bf16_kernel<128>, BackwardSmem<128>::bytes, device, "a head dim 128 tile", op);
     dkdv_bf16_kernel<128><<<key_grid, kThreads16, BackwardSmem<128>::bytes>>>(a, q, k, v, lse, row_dot, dout_bf16, dk,
                                                                            dv);
-    allow_smem(dq_bf16_kernel<128>, BackwardSmem<128>::bytes);
+    allow_smem(dq_bf16_kernel<128>, BackwardSmem<128>::bytes, device, "a head dim 128 tile", op);
     dq_bf16_kernel<128><<<query_grid, kThreads16, BackwardSmem<128>::bytes>>>(a, q, k, v, lse, row_dot, dout_bf16, dq);
   }
-  check_launch("flash_attention_backward_bf16");
+  check_launch(op);
 }
 
 }  // namespace mixlab::cuda

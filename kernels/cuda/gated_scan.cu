@@ -241,16 +241,8 @@ size_t scan_smem(const GatedScanArgs& s, int states) {
   return sizeof(T) * static_cast<size_t>(ScanLayout(s.dk, s.dv).elements(states));
 }
 
-// Raises the kernel's dynamic shared memory limit, or says which state is too large.
-template <typename Kernel>
-void allow_smem(Kernel kernel, size_t bytes, int device, const GatedScanArgs& s, const char* op) {
-  int limit = 0;
-  MIXLAB_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  if (bytes > static_cast<size_t>(limit))
-    throw Error(detail::concat("cuda::", op, ": a (", s.dk, ", ", s.dv, ") state needs ", bytes,
-                               " bytes of shared memory per block, the GPU allows ", limit, " (run on the CPU)"));
-  MIXLAB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-}
+// What the scan's shared memory holds, for allow_smem's error.
+std::string state_shape(const GatedScanArgs& s) { return detail::concat("a (", s.dk, ", ", s.dv, ") state"); }
 
 }  // namespace
 
@@ -259,7 +251,7 @@ void gated_scan_forward(int device, const GatedScanArgs& s, const T* q, const T*
                         const T* u, const T* s0, T* o, T* final_state, T* chunk_states) {
   MIXLAB_CUDA_CHECK(cudaSetDevice(device));
   const size_t smem = scan_smem<T>(s, 1);
-  allow_smem(scan_forward_kernel<T>, smem, device, s, "gated_scan_forward");
+  allow_smem(scan_forward_kernel<T>, smem, device, state_shape(s), "gated_scan_forward");
   scan_forward_kernel<T><<<static_cast<unsigned>(s.B * s.H), kScanThreads, smem>>>(s, q, k, v, g, u, s0, o,
                                                                                      final_state, chunk_states);
   check_launch("gated_scan_forward");
@@ -282,7 +274,7 @@ void gated_scan_backward(int device, const GatedScanArgs& s, const T* q, const T
   T* head_dk = head_dq + heads * s.T * s.dk;
   T* head_du = head_dk + heads * s.T * s.dk;
   const size_t smem = scan_smem<T>(s, 2);
-  allow_smem(scan_backward_kernel<T>, smem, device, s, "gated_scan_backward");
+  allow_smem(scan_backward_kernel<T>, smem, device, state_shape(s), "gated_scan_backward");
   scan_backward_kernel<T><<<static_cast<unsigned>(heads), kScanThreads, smem>>>(
       s, q, k, v, g, u, chunk_states, dout, head_dq, head_dk, dv, dg, du ? head_du : nullptr, ds0, replay);
   check_launch("gated_scan_backward");

@@ -1,8 +1,10 @@
 #pragma once
 // Launch helpers shared by the kernels: the block size, grid sizes for
-// grid-stride loops and for one block per row, and the launch check.
+// grid-stride loops and for one block per row, the dynamic shared memory
+// limit, and the launch check.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "kernels/cuda/check.h"
 
@@ -16,6 +18,19 @@ inline int blocks_for(int64_t n) {
 }
 // One block per row, up to the grid limit; the kernels stride over the rest.
 inline int row_blocks(int64_t rows) { return static_cast<int>(std::min<int64_t>(rows, 65535)); }
+
+// Raises `kernel`'s dynamic shared memory limit to `bytes`, or, when the GPU
+// allows less per block, says so with the op and what needs the memory
+// (`what`, e.g. "a (64, 64) state").
+template <typename Kernel>
+void allow_smem(Kernel kernel, size_t bytes, int device, const std::string& what, const char* op) {
+  int limit = 0;
+  MIXLAB_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  if (bytes > static_cast<size_t>(limit))
+    throw Error(detail::concat("cuda::", op, ": ", what, " needs ", bytes,
+                               " bytes of shared memory per block, the GPU allows ", limit, " (run on the CPU)"));
+  MIXLAB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+}
 
 // Launch errors (bad configuration, no kernel image for this GPU) surface here,
 // named with the op; faults inside a kernel surface at the next synchronising call.

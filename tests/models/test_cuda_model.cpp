@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "tests/cuda_test_util.h"
+#include "tests/scratch_dir.h"
 #include "train/evaluate.h"
 #include "train/experiment.h"
 #include "train/objective.h"
@@ -51,7 +52,7 @@ TEST_CASE("cuda: the main job trains on a GPU to the CPU's accuracy; its checkpo
           "[cuda]") {
   MIXLAB_REQUIRE_CUDA();
   test::allow_unverified_kernels();
-  const std::string out = (std::filesystem::temp_directory_path() / "mixlab_cuda_train").string();
+  const std::string out = (test::scratch_dir("cuda_train") / "runs").string();
   std::filesystem::remove_all(out);
   for (const std::string device : {"cpu", "cuda"}) {
     INFO(device);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "autograd/ops.h"
+#include "tests/scratch_dir.h"
 #include "train/experiment.h"
 
 using namespace mixlab;
@@ -22,9 +23,7 @@ std::vector<std::string> mqar_with(std::vector<std::string> extra) {
 }
 
 std::string write_config(const std::string& name, const std::string& text) {
-  const fs::path dir = fs::temp_directory_path() / ("mixlab_instances_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path path = dir / name;
+  const fs::path path = test::scratch_dir("instances") / name;
   std::ofstream(path) << text;
   return path.string();
 }

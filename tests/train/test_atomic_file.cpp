@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "tests/scratch_dir.h"
 #include "autograd/ops.h"
 #include "train/atomic_file.h"
 #include "train/metrics_log.h"
@@ -24,7 +25,7 @@ namespace {
 
 // A fresh folder per test case (and per process: test binaries may run in parallel).
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("mixlab_atomic_" + std::to_string(::getpid())) / name;
+  const fs::path dir = test::scratch_dir("atomic") / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

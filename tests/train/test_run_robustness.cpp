@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "autograd/error_text.h"
+#include "tests/scratch_dir.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 #include "train/run_loader.h"
@@ -23,11 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string scratch_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("mixlab_robust_tests_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string scratch_dir() { return test::scratch_dir("robust_tests").string(); }
 
 // V 64, L 16, 2 kv pairs; shortconv + attention, d 16: a few seconds at most.
 std::vector<std::string> tiny(const std::string& name, std::vector<std::string> extra = {},

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "autograd/ops.h"
+#include "tests/scratch_dir.h"
 #include "train/safetensors.h"
 
 using namespace mixlab;
@@ -13,11 +14,7 @@ namespace {
 
 std::string fixture(const char* name) { return std::string(MIXLAB_SOURCE_DIR) + "/tests/data/" + name; }
 
-std::string temp_path(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "mixlab_tests";
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
+std::string temp_path(const std::string& name) { return (test::scratch_dir("safetensors_tests") / name).string(); }
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

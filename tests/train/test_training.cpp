@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "kernels/cuda/cuda_api.h"
+#include "tests/scratch_dir.h"
 #include "train/metrics_log.h"
 #include "train/trainer.h"
 
@@ -16,11 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string scratch_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("mixlab_train_tests_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string scratch_dir() { return test::scratch_dir("train_tests").string(); }
 
 // A small MQAR problem: V 64, L 16, 2 kv pairs; a shortconv + attention hybrid, d 32.
 std::vector<std::string> small_mqar(const std::string& name, std::vector<std::string> extra = {}) {
