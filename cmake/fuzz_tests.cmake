@@ -19,5 +19,5 @@ foreach(case
   string(REGEX REPLACE "\\.test_" "." name ${case})
   add_test(NAME fuzz.${name} COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/scripts/test_fuzz.py -v ${case})
   set_tests_properties(fuzz.${name} PROPERTIES TIMEOUT 300 SKIP_REGULAR_EXPRESSION "skipped '"
-    ENVIRONMENT "MIXLAB=$<TARGET_FILE:mixlab>;FUZZ_TEST_DIR=${CMAKE_BINARY_DIR}/fuzz_test_runs/${name}")
+    ENVIRONMENT "MIXLAB=$<TARGET_FILE:mixlab>;FUZZ_TEST_DIR=${CMAKE_BINARY_DIR}/fuzz_test_runs/${name};FUZZ_SANITIZED=$<BOOL:${MIXLAB_SANITIZE}>")
 endforeach()

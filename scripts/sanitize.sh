@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# The sanitizer check (meant as a stage of scripts/test.sh once its first
-# full run is clean; README "Development"): a CPU-only build with
+# The sanitizer stage of scripts/test.sh (README "Development"): a CPU-only build with
 # AddressSanitizer + UndefinedBehaviorSanitizer (-DMIXLAB_SANITIZE=ON) in
 # build-asan/, then a subset of the suite on it:
 #   - every Catch2 case except the slow ones: [e2e] trainings, the mixer
@@ -9,7 +8,7 @@
 #   - the fuzzers (fuzz.*: mutated configs, corrupted checkpoints and token
 #     files through the instrumented `mixlab`) and the CLI error tests (cli.*).
 # Any ASan or UBSan report fails its test (UBSan does not recover, ASan aborts).
-# MIXLAB_SANITIZE_STAGE=off skips it (e.g. for a quick local check).
+# MIXLAB_SANITIZE_STAGE=off skips it; scripts/test.sh decides when it runs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ "${MIXLAB_SANITIZE_STAGE:-on}" == off ]]; then

@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh                      # packages + build/
 #   MIXLAB_BUILD_DIR=build-dbg MIXLAB_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Debug -DMIXLAB_CUDA=OFF" scripts/setup.sh
+#   MIXLAB_CUDA=OFF scripts/setup.sh      # the CPU-only configuration (AUTO|ON|OFF as the CMake option)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -38,5 +39,7 @@ fi
 build_dir="${MIXLAB_BUILD_DIR:-build}"
 # MIXLAB_CMAKE_ARGS is split on spaces on purpose: it carries -D options.
 # shellcheck disable=SC2086
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${MIXLAB_CMAKE_ARGS:-}
+cuda=()
+if [[ -n "${MIXLAB_CUDA:-}" ]]; then cuda=(-DMIXLAB_CUDA="$MIXLAB_CUDA"); fi
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${cuda[@]}" ${MIXLAB_CMAKE_ARGS:-}
 cmake --build "$build_dir" -j"$(nproc)"

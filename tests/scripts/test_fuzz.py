@@ -41,16 +41,28 @@ TINY = ROOT / "tests" / "data" / "tiny_mqar.ini"
 TOKENS = ROOT / "tests" / "data" / "tokens_2x8.safetensors"
 ONE_LINE = re.compile(r"\Amixlab: [^\n]+\n\Z")
 MEMORY_LIMIT = 8 << 30  # an allocation past this fails cleanly instead of swapping
+# FUZZ_SANITIZED=1 (set by CMake for a -DMIXLAB_SANITIZE=ON build): AddressSanitizer
+# reserves terabytes of address space for its shadow memory, so an address-space
+# limit stops it at startup; its own allocator limit plays that part instead.
+SANITIZED = os.environ.get("FUZZ_SANITIZED") == "1"
 
 
 def limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
+def child_env():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    if SANITIZED:
+        env["ASAN_OPTIONS"] = (f"allocator_may_return_null=1:max_allocation_size_mb={MEMORY_LIMIT >> 20}:"
+                               + env.get("ASAN_OPTIONS", ""))
+    return env
+
+
 def run(args, cwd=None, timeout=60):
     return subprocess.run([MIXLAB] + [str(a) for a in args], cwd=cwd, capture_output=True, text=True,
-                          errors="replace", timeout=timeout, preexec_fn=limit_memory,
-                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+                          errors="replace", timeout=timeout, preexec_fn=None if SANITIZED else limit_memory,
+                          env=child_env())
 
 
 class Tally:

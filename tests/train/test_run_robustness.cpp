@@ -188,7 +188,9 @@ TEST_CASE("robustness: a non-finite loss stops the run naming the step; the last
   auto model = ex.build_model();
   CHECK(load_checkpoint(run_directory(ex) + "/checkpoint.safetensors", *model, nullptr).step == failed_at - 1);
   CHECK_THAT(read(run_directory(ex) + "/log.txt"), Catch::Contains("training stopped"));
-  for (double loss : read_metrics_csv(run_directory(ex) + "/metrics.csv")["test_loss"]) CHECK(std::isfinite(loss));
+  // Named: a range-for over a member of a temporary would read freed memory.
+  const auto metrics = read_metrics_csv(run_directory(ex) + "/metrics.csv");
+  for (double loss : metrics.at("test_loss")) CHECK(std::isfinite(loss));
 }
 
 TEST_CASE("robustness: temp files of killed writers are removed when the run resumes", "[train][robust]") {
