@@ -2,7 +2,9 @@
 // A caching allocator per device. Freed blocks go to a free list keyed by size
 // and are handed out again for requests of a similar size, so a training loop
 // that repeats the same shapes stops calling malloc/cudaMalloc after its first
-// step. Bytes in use, the peak and the system allocations are queryable.
+// step. Requests of ever-growing size do not pile up unusable blocks: those
+// too small are returned once the cache outweighs what is in use. Bytes in
+// use, the peak and the system allocations are queryable.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -41,6 +43,9 @@ class CachingAllocator {
   explicit CachingAllocator(Device device) : device_(device) {}
   void* system_alloc(size_t bytes);
   void system_free(void* ptr);
+  // Returns cached blocks smaller than `bytes` to the system once the cache
+  // outweighs the bytes in use; mu_ held.
+  void trim_smaller_than(size_t bytes);
 
   Device device_;
   mutable std::mutex mu_;

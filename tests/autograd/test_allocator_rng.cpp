@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <omp.h>
 
 #include <catch2/catch.hpp>
@@ -51,6 +52,25 @@ TEST_CASE("caching allocator: bytes in use and peak are tracked", "[autograd][al
   CHECK(alloc.stats().peak_bytes_in_use >= before + (4u << 20));
   alloc.empty_cache();
   CHECK(alloc.stats().bytes_reserved == alloc.stats().bytes_in_use);
+}
+
+TEST_CASE("caching allocator: ever-growing requests do not pile up cached blocks", "[autograd][allocator]") {
+  // A decode history appended token by token: each block a little larger
+  // than the last, freed after the next one is made. Without the trim the
+  // cache would hold every size seen (here ~1 GiB); with it, about what is
+  // in use plus the 64 MiB it may keep.
+  auto& alloc = CachingAllocator::for_device(Device::cpu());
+  alloc.empty_cache();
+  const size_t base = alloc.stats().bytes_in_use;
+  Tensor previous;
+  for (int64_t n = 1; n <= 512; ++n) {
+    Tensor grown = Tensor::empty({n * 2048});  // n x 8 KiB
+    previous = grown;
+  }
+  const AllocatorStats s = alloc.stats();
+  CHECK(s.bytes_in_use - base < (size_t{8} << 20));
+  CHECK(s.bytes_reserved - s.bytes_in_use <= std::max(s.bytes_in_use, size_t{64} << 20) + (size_t{8} << 20));
+  CHECK(s.system_frees > 0);
 }
 
 TEST_CASE("Philox RNG: same seed, same numbers, whatever the thread count", "[autograd][rng]") {
