@@ -9,6 +9,7 @@
 
 #include "autograd/error.h"
 #include "autograd/error_text.h"
+#include "distributed/communicator.h"
 #include "cli/build_info.h"
 #include "cli/command.h"
 
@@ -68,17 +69,46 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+// The process's rank when it is one of several (mpirun/srun), else -1.
+int rank_of_several() {
+  try {
+    mixlab::Communicator& w = mixlab::world();
+    return w.size() > 1 ? w.rank() : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// One line on stderr. Among several ranks, an error all of them meet (a bad
+// config, a CollectiveError) is printed by rank 0 alone; any other error
+// names its rank and ends the whole job, whose other ranks would otherwise
+// wait for this one forever.
+int fail(const char* prefix, const std::exception& e, int code, bool collective) {
+  const int rank = rank_of_several();
+  if (rank < 0) {
+    std::fprintf(stderr, "mixlab: %s%s\n", prefix, mixlab::one_error_line(e.what()).c_str());
+    return code;
+  }
+  if (collective) {
+    if (rank == 0) std::fprintf(stderr, "mixlab: %s%s\n", prefix, mixlab::one_error_line(e.what()).c_str());
+    return code;
+  }
+  std::fprintf(stderr, "mixlab: rank %d: %s%s\n", rank, prefix, mixlab::one_error_line(e.what()).c_str());
+  std::fflush(stderr);
+  mixlab::world().abort(code);
+  return code;  // not reached: abort ends the process
+}
+
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "mixlab: %s\n", mixlab::one_error_line(e.what()).c_str());
-    return kUsageExitCode;
+    return fail("", e, kUsageExitCode, true);
+  } catch (const mixlab::CollectiveError& e) {
+    return fail("error: ", e, 1, true);
   } catch (const mixlab::Error& e) {
-    std::fprintf(stderr, "mixlab: error: %s\n", mixlab::one_error_line(e.what()).c_str());
-    return 1;
+    return fail("error: ", e, 1, false);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mixlab: unexpected error: %s\n", mixlab::one_error_line(e.what()).c_str());
-    return 1;
+    return fail("unexpected error: ", e, 1, false);
   }
 }

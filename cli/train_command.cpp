@@ -25,7 +25,7 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+extern "C" void on_sigint(int) { g_interrupted.store(true); }  // SIGINT and SIGTERM
 
 constexpr const char* kUsage =
     "usage: mixlab train CONFIG.ini [--section.key value ...] [--device cpu|cuda] [--resume] [--check | --check-each]\n"
@@ -35,7 +35,7 @@ constexpr const char* kUsage =
     "(default runs/<config name>): config.ini, metrics.csv/.jsonl, log.txt,\n"
     "checkpoint.safetensors and curves.png. Options on the command line override\n"
     "the file. --resume continues the run from its checkpoint (from step 0 when it\n"
-    "stopped before its first one); Ctrl-C saves a\n"
+    "stopped before its first one); Ctrl-C (or SIGTERM) saves a\n"
     "checkpoint and stops (exit code 130). --device D is train.device = D; a run\n"
     "may resume on another device (checkpoints hold host tensors).\n"
     "--check validates the config and overrides (builds the model), prints one\n"
@@ -43,7 +43,9 @@ constexpr const char* kUsage =
     "line of stdin, each line tab-separated overrides added to the command\n"
     "line's, answering one line per run: 'ok' or 'error: <reason>'.\n"
     "--stop-at STEP checkpoints and stops like Ctrl-C once STEP steps are done\n"
-    "(a deterministic interruption, for testing resume).\n";
+    "(a deterministic interruption, for testing resume).\n"
+    "Data parallel: mpirun -np N mixlab train CONFIG.ini (or srun) trains one run on\n"
+    "N ranks, train.batch_size being the global batch (docs/distributed.md).\n";
 
 // The value of --stop-at, a non-negative step count.
 int64_t parse_stop_at(const std::string& text) {
@@ -159,12 +161,14 @@ int train_command(const Args& args) {
     return 0;
   }
   std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);  // mpirun and Slurm stop ranks with SIGTERM
   TrainOptions opts;
   opts.resume = resume;
   opts.console = &std::cout;
   opts.live_progress = ::isatty(STDOUT_FILENO) != 0;
   opts.should_stop = [stop_at](int64_t step) { return g_interrupted.load() || step >= stop_at; };
   const TrainSummary s = run_training(ex, opts);
+  if (world().rank() != 0) return s.interrupted ? 130 : 0;  // rank 0 reports and plots
 
   const std::string accuracy =
       s.evaluated ? "test accuracy " + std::to_string(s.final_accuracy) + " (best " + std::to_string(s.best_accuracy) + ")"

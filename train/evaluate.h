@@ -4,6 +4,7 @@
 // vocabulary is the target), averaged over sequences, overall and per segment.
 #include <vector>
 
+#include "distributed/communicator.h"
 #include "models/language_model.h"
 #include "train/tasks/dataset.h"
 
@@ -15,6 +16,9 @@ struct EvalResult {
   std::vector<double> segment_accuracy;  // per test segment
 };
 
-EvalResult evaluate(LanguageModel& model, const Dataset& data, int64_t batch_size);
+// Over the ranks of `comm` (default: this process alone), rank r evaluates the
+// test batches b with b % size == r and the sums are all-reduced: every rank
+// gets the result of the whole test set.
+EvalResult evaluate(LanguageModel& model, const Dataset& data, int64_t batch_size, Communicator* comm = nullptr);
 
 }  // namespace mixlab

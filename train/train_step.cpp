@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "autograd/ops.h"
 #include "autograd/ops/optim.h"
+#include "distributed/data_parallel.h"
 #include "train/objective.h"
 
 namespace mixlab {
@@ -32,6 +34,33 @@ double train_step(LanguageModel& model, AdamW& optimizer, const Batch& batch, do
     model.zero_grad();
     throw Error(detail::concat("the training loss is ", loss, " and the gradient norm ", norm,
                                name.empty() ? std::string() : " (first non-finite gradient: " + name + ")"));
+  }
+  optimizer.step(lr);
+  model.zero_grad();
+  return loss;
+}
+
+double train_step(LanguageModel& model, AdamW& optimizer, const Batch& shard, double lr, double grad_clip,
+                  Communicator& comm) {
+  if (comm.size() == 1) return train_step(model, optimizer, shard, lr, grad_clip);
+  // extras: [loss summed over this rank's scored positions, their count]
+  double extras[2] = {0, 0};
+  if (shard.inputs.defined() && shard.inputs.size(0) > 0) {
+    ScoredOutput out = scored_forward(model, shard);
+    const double n = static_cast<double>(out.targets.numel());
+    mul(out.objective(), n).backward();
+    extras[0] = out.loss.item() * n;
+    extras[1] = n;
+  }
+  const std::vector<Tensor> params = model.parameters();
+  all_reduce_gradients(comm, params, extras, [](std::span<const double> sums) { return sums[1] > 0 ? 1.0 / sums[1] : 0.0; });
+  const double loss = extras[1] > 0 ? extras[0] / extras[1] : 0.0;
+  const double norm = clip_grad_norm(params, grad_clip);
+  if (!std::isfinite(loss) || !std::isfinite(norm)) {
+    const std::string name = std::isfinite(norm) ? "" : first_non_finite_gradient(model);
+    model.zero_grad();
+    throw CollectiveError(detail::concat("the training loss is ", loss, " and the gradient norm ", norm,
+                                         name.empty() ? std::string() : " (first non-finite gradient: " + name + ")"));
   }
   optimizer.step(lr);
   model.zero_grad();

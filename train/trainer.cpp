@@ -7,11 +7,13 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "autograd/allocator.h"
 #include "autograd/compute_settings.h"
 #include "autograd/ops.h"
+#include "distributed/data_parallel.h"
 #include "train/checkpoint.h"
 #include "train/atomic_file.h"
 #include "train/evaluate.h"
@@ -142,8 +144,11 @@ std::vector<std::string> segment_names(const Dataset& data) {
 // Appends every console line to the run's log.
 class Console {
  public:
+  // Without a log path (ranks other than 0) nothing is printed or written.
   Console(const TrainOptions& opts, const std::string& log_path, int64_t total)
-      : log_(log_path, std::ios::app), progress_(opts.console ? *opts.console : null_, opts.live_progress, total) {}
+      : progress_(opts.console && !log_path.empty() ? *opts.console : null_, opts.live_progress, total) {
+    if (!log_path.empty()) log_.open(log_path, std::ios::app);
+  }
   void line(const std::string& text) {
     progress_.line(text);
     log_ << text << "\n" << std::flush;
@@ -160,33 +165,102 @@ class Console {
 
 std::string run_directory(const Experiment& ex) { return (fs::path(ex.train.out_dir) / ex.train.name).string(); }
 
+namespace {
+
+// This rank's rows of a global batch (all of them on one rank): a contiguous
+// share of the batch plan's examples, generated from their indices; and the
+// tokens of the whole global batch.
+struct RankShard {
+  Batch batch;
+  double global_tokens = 0;
+};
+RankShard rank_shard(const Dataset& data, int64_t epoch, int64_t batch_in_epoch, int64_t batch_size,
+                     Communicator& comm) {
+  if (comm.size() == 1) {
+    Batch b = data.train_batch(epoch, batch_in_epoch, batch_size);
+    const double tokens = static_cast<double>(b.inputs.numel());
+    return {std::move(b), tokens};
+  }
+  const BatchPlan plan = data.train_batch_plan(epoch, batch_in_epoch, batch_size);
+  const size_t i = static_cast<size_t>(plan.segment);
+  const Segment& segment = data.train_segments()[i];
+  const double tokens = static_cast<double>(plan.indices.size()) * static_cast<double>(segment.seq_len);
+  const ShardRange r = shard_range(static_cast<int64_t>(plan.indices.size()), comm.rank(), comm.size());
+  if (r.first == r.last) return {Batch{Tensor(), Tensor(), plan.segment}, tokens};
+  const std::vector<uint64_t> mine(plan.indices.begin() + r.first, plan.indices.begin() + r.last);
+  return {make_batch(data.task(), segment, data.train_seed(i), mine, plan.segment), tokens};
+}
+
+// Every rank's copy of rank 0's parameters, buffers, optimizer state, dropout
+// stream and progress (after rank 0 loaded a checkpoint, or to be sure all
+// start from the same init). Rank r > 0 then draws dropout from its own stream.
+void share_root_state(Communicator& comm, LanguageModel& model, AdamW& optimizer, TrainProgress& progress) {
+  if (comm.size() == 1) return;
+  for (const auto& [name, p] : model.named_parameters()) broadcast_tensor(comm, p);
+  for (const auto& [name, b] : model.named_buffers()) broadcast_tensor(comm, b);
+  std::vector<std::pair<std::string, Tensor>> moments = optimizer.state_tensors();
+  for (const auto& [name, m] : moments) broadcast_tensor(comm, m);
+  int64_t ints[5] = {progress.step, progress.loss_count, progress.finished ? 1 : 0, optimizer.steps_taken(),
+                     static_cast<int64_t>(model.dropout_gen.offset())};
+  uint64_t seed = model.dropout_gen.seed();
+  double doubles[2] = {progress.loss_sum, progress.best_accuracy};
+  comm.broadcast(ints, sizeof ints, 0);
+  comm.broadcast(&seed, sizeof seed, 0);
+  comm.broadcast(doubles, sizeof doubles, 0);
+  progress.step = ints[0];
+  progress.loss_count = ints[1];
+  progress.finished = ints[2] != 0;
+  progress.loss_sum = doubles[0];
+  progress.best_accuracy = doubles[1];
+  if (comm.rank() != 0) {
+    optimizer.load_state(moments, ints[3]);
+    // A stream of its own per rank (the golden-ratio stride keeps them apart).
+    model.dropout_gen.set_state(seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(comm.rank()),
+                                static_cast<uint64_t>(ints[4]));
+  }
+}
+
+}  // namespace
+
 TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   const TrainConfig& tc = ex.train;
   const Dataset& data = *ex.dataset;
+  Communicator& comm = opts.comm ? *opts.comm : world();
+  const bool root = comm.rank() == 0;
   const std::string dir = run_directory(ex);
   const std::string config_path = dir + "/config.ini", ckpt_path = dir + "/checkpoint.safetensors";
   const std::string resolved = ex.resolved_ini();
+  if (tc.batch_size % comm.size() != 0)
+    throw CollectiveError(detail::concat("train.batch_size = ", tc.batch_size, " does not divide over the ",
+                                         comm.size(), " ranks (allowed: a multiple of the rank count)"));
 
-  // Everything that can refuse for the config happens before anything is written.
-  if (opts.resume) {
-    MIXLAB_CHECK(fs::is_regular_file(config_path), "--resume: ", dir,
-                 fs::exists(dir) ? " is not a run directory (no config.ini)" : " does not exist",
-                 ": start it without --resume");
-    const std::string diff = first_difference(read_ini(config_path), ex);
-    MIXLAB_CHECK(diff.empty(), "--resume: the config differs from the run's ", config_path, ": ", diff);
-  }
-  auto refuse_existing = [&](bool locked) {
-    if (!locked && fs::is_directory(dir)) RunLock::check_free(dir);  // "in use" says more than "already exists"
-    MIXLAB_CHECK(!holds_files(dir), "run directory ", dir, " already exists: use --resume to continue it",
-                 fs::exists(ckpt_path) ? "" : " (it has no checkpoint yet: --resume starts it again from step 0)",
-                 ", or another train.name");
-  };
-  if (!opts.resume) refuse_existing(false);
-  fs::create_directories(dir);
-  const RunLock lock(dir);  // held until training returns or the process ends
-  if (!opts.resume) refuse_existing(true);  // again: another process may have started it meanwhile
-  const std::vector<std::string> stale = remove_stale_temp_files(dir, kRunFiles);
-  const bool from_checkpoint = opts.resume && fs::is_regular_file(ckpt_path);
+  // Everything that can refuse for the config happens before anything is
+  // written, on rank 0, which alone touches the run directory.
+  std::optional<RunLock> lock;
+  std::vector<std::string> stale;
+  on_root_for_all(comm, [&] {
+    if (opts.resume) {
+      MIXLAB_CHECK(fs::is_regular_file(config_path), "--resume: ", dir,
+                   fs::exists(dir) ? " is not a run directory (no config.ini)" : " does not exist",
+                   ": start it without --resume");
+      const std::string diff = first_difference(read_ini(config_path), ex);
+      MIXLAB_CHECK(diff.empty(), "--resume: the config differs from the run's ", config_path, ": ", diff);
+    }
+    auto refuse_existing = [&](bool locked) {
+      if (!locked && fs::is_directory(dir)) RunLock::check_free(dir);  // "in use" says more than "already exists"
+      MIXLAB_CHECK(!holds_files(dir), "run directory ", dir, " already exists: use --resume to continue it",
+                   fs::exists(ckpt_path) ? "" : " (it has no checkpoint yet: --resume starts it again from step 0)",
+                   ", or another train.name");
+    };
+    if (!opts.resume) refuse_existing(false);
+    fs::create_directories(dir);
+    lock.emplace(dir);  // held until training returns or the process ends
+    if (!opts.resume) refuse_existing(true);  // again: another process may have started it meanwhile
+    stale = remove_stale_temp_files(dir, kRunFiles);
+  });
+  int64_t checkpoint_found = root && opts.resume && fs::is_regular_file(ckpt_path) ? 1 : 0;
+  comm.broadcast(&checkpoint_found, sizeof checkpoint_found, 0);
+  const bool from_checkpoint = checkpoint_found != 0;
 
   set_compute_threads(tc.threads);
   std::unique_ptr<LanguageModel> model = ex.build_model();
@@ -200,29 +274,32 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   MetricsLog metrics(dir, segment_names(data));
 
   TrainProgress progress;
-  if (from_checkpoint) {
-    progress = load_checkpoint(ckpt_path, *model, &optimizer);
-    MIXLAB_CHECK(progress.step <= total, "--resume: ", ckpt_path, " is at step ", progress.step, ", past the run's ",
-                 total, " steps");
-    const int64_t eval_interval = tc.eval_every > 0 ? tc.eval_every : bpe;
-    const int64_t checkpoint_interval = tc.checkpoint_every > 0 ? tc.checkpoint_every : eval_interval;
-    check_metrics_agree(dir + "/metrics.csv", ckpt_path, progress.step,
-                        eval_steps_up_to(progress.step, eval_interval, total),
-                        std::min(total, (progress.step / checkpoint_interval + 1) * checkpoint_interval));
-    metrics.truncate_after(progress.step);
-    // A moved or copied run records where it is now.
-    std::map<std::string, std::string> recorded = read_ini(config_path);
-    if (recorded["train.out_dir"] != tc.out_dir || recorded["train.name"] != tc.name) {
-      recorded["train.out_dir"] = tc.out_dir;
-      recorded["train.name"] = tc.name;
-      write_file_atomically(config_path, ini_text(recorded));
+  on_root_for_all(comm, [&] {
+    if (from_checkpoint) {
+      progress = load_checkpoint(ckpt_path, *model, &optimizer);
+      MIXLAB_CHECK(progress.step <= total, "--resume: ", ckpt_path, " is at step ", progress.step, ", past the run's ",
+                   total, " steps");
+      const int64_t eval_interval = tc.eval_every > 0 ? tc.eval_every : bpe;
+      const int64_t checkpoint_interval = tc.checkpoint_every > 0 ? tc.checkpoint_every : eval_interval;
+      check_metrics_agree(dir + "/metrics.csv", ckpt_path, progress.step,
+                          eval_steps_up_to(progress.step, eval_interval, total),
+                          std::min(total, (progress.step / checkpoint_interval + 1) * checkpoint_interval));
+      metrics.truncate_after(progress.step);
+      // A moved or copied run records where it is now.
+      std::map<std::string, std::string> recorded = read_ini(config_path);
+      if (recorded["train.out_dir"] != tc.out_dir || recorded["train.name"] != tc.name) {
+        recorded["train.out_dir"] = tc.out_dir;
+        recorded["train.name"] = tc.name;
+        write_file_atomically(config_path, ini_text(recorded));
+      }
+    } else {
+      // A new run, or one killed before its first checkpoint: from step 0.
+      write_file_atomically(config_path, resolved);
+      metrics.start();
     }
-  } else {
-    // A new run, or one killed before its first checkpoint: from step 0.
-    write_file_atomically(config_path, resolved);
-    metrics.start();
-  }
-  Console console(opts, dir + "/log.txt", total);
+  });
+  share_root_state(comm, *model, optimizer, progress);
+  Console console(opts, root ? dir + "/log.txt" : "", total);
   if (!stale.empty()) {
     std::string names;
     for (const std::string& n : stale) names += (names.empty() ? "" : ", ") + n;
@@ -257,11 +334,12 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
                                (last_saved >= 0 ? "the checkpoint of step " + std::to_string(last_saved) + " is kept"
                                                 : "no checkpoint was written");
       console.line(line);
+      if (dynamic_cast<const CollectiveError*>(&e)) throw CollectiveError(line);
       throw Error(line);
     }
   };
   auto save = [&] {
-    guarded([&] { save_checkpoint(ckpt_path, *model, optimizer, progress); });
+    if (root) guarded([&] { save_checkpoint(ckpt_path, *model, optimizer, progress); });
     last_saved = progress.step;
   };
   // Evaluates the model as it is now (step progress.step) and writes the
@@ -269,7 +347,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
   auto record_eval = [&](double lr, double train_loss, double tps) {
     std::vector<MoELoadRecord> moe = moe_load_since_last_eval(*model);
     const EvalResult ev = guarded([&] {
-      EvalResult r = evaluate(*model, data, tc.eval_batch_size);
+      EvalResult r = evaluate(*model, data, tc.eval_batch_size, &comm);
       MIXLAB_CHECK(std::isfinite(r.loss), "the test loss is ", r.loss);  // no NaN row in metrics.csv
       return r;
     });
@@ -288,7 +366,7 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     row.elapsed_s = seconds_since(run_start);
     row.peak_bytes = static_cast<int64_t>(allocator.stats().peak_bytes_in_use);
     row.moe = std::move(moe);
-    metrics.append(row);
+    if (root) metrics.append(row);
     char buf[200];
     std::snprintf(buf, sizeof buf, "step %lld | train loss %.4f | test loss %.4f | test acc %.4f | %.1fk tok/s",
                   static_cast<long long>(row.step), row.train_loss, row.test_loss, row.test_accuracy, tps / 1e3);
@@ -309,25 +387,28 @@ TrainSummary run_training(const Experiment& ex, const TrainOptions& opts) {
     window_start = Clock::now();  // the first training window's tokens/s leaves the eval out
   }
   while (!progress.finished && progress.step < total) {
-    if (opts.should_stop && opts.should_stop(progress.step)) {
+    int64_t stop = opts.should_stop && opts.should_stop(progress.step) ? 1 : 0;
+    comm.all_reduce_max({&stop, 1});  // a signal reaches the ranks at different steps
+    if (stop) {
       summary.interrupted = true;
       break;
     }
     const int64_t step = progress.step;
     current_step = step + 1;
-    const Batch batch = data.train_batch(step / bpe, step % bpe, tc.batch_size);
+    const RankShard shard = rank_shard(data, step / bpe, step % bpe, tc.batch_size, comm);
+    const Batch& batch = shard.batch;
     const double lr = schedule.at(per_epoch ? step / bpe : step);
     const auto step_start = Clock::now();
-    const double loss = guarded([&] { return train_step(*model, optimizer, batch, lr, tc.grad_clip); });
+    const double loss = guarded([&] { return train_step(*model, optimizer, batch, lr, tc.grad_clip, comm); });
     const double step_seconds = seconds_since(step_start);
     train_seconds += step_seconds;
-    const double tokens = static_cast<double>(batch.inputs.numel());
+    const double tokens = shard.global_tokens;
     window_tokens += tokens;
     trained_tokens += tokens;
     progress.loss_sum += loss;
     progress.loss_count++;
     progress.step++;
-    metrics.append_step(progress.step, loss);
+    if (root) metrics.append_step(progress.step, loss);
     const double tps = window_tokens / std::max(seconds_since(window_start), 1e-9);
     console.progress().update(progress.step, loss, last_accuracy, tps);
 

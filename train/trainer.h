@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "distributed/communicator.h"
 #include "train/experiment.h"
 
 namespace mixlab {
@@ -16,7 +17,13 @@ struct TrainOptions {
   bool live_progress = false;       // rewrite one line in place (a terminal)
   // Asked before each step with the steps done so far; true checkpoints and
   // stops (the CLI answers from its SIGINT flag).
+  // When any rank answers true, every rank stops at the same step.
   std::function<bool(int64_t)> should_stop;
+  // The ranks training this run together (null: world(), one process unless
+  // launched by mpirun/srun). Rank 0 alone reads and writes the run
+  // directory; each rank trains on its shard of every global batch of
+  // train.batch_size rows (docs/distributed.md).
+  Communicator* comm = nullptr;
 };
 
 struct TrainSummary {
