@@ -9,9 +9,9 @@
 
 #include "autograd/error.h"
 #include "autograd/error_text.h"
-#include "distributed/communicator.h"
 #include "cli/build_info.h"
 #include "cli/command.h"
+#include "distributed/communicator.h"
 
 namespace po = boost::program_options;
 using namespace mixlab::cli;

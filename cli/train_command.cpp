@@ -45,7 +45,7 @@ constexpr const char* kUsage =
     "--stop-at STEP checkpoints and stops like Ctrl-C once STEP steps are done\n"
     "(a deterministic interruption, for testing resume).\n"
     "Data parallel: mpirun -np N mixlab train CONFIG.ini (or srun) trains one run on\n"
-    "N ranks, train.batch_size being the global batch (docs/distributed.md).\n";
+    "N ranks (a build with MPI), train.batch_size being the global batch.\n";
 
 // The value of --stop-at, a non-negative step count.
 int64_t parse_stop_at(const std::string& text) {

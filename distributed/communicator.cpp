@@ -14,11 +14,9 @@ class SingleProcess final : public Communicator {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
-  std::string backend() const override { return "single"; }
   void all_reduce_sum(std::span<double>) override {}
   void all_reduce_max(std::span<int64_t>) override {}
   void broadcast(void*, size_t, int) override {}
-  void barrier() override {}
   [[noreturn]] void abort(int code) override { std::exit(code); }
 };
 
@@ -35,9 +33,6 @@ int launched_ranks() {
 
 #ifdef MIXLAB_WITH_MPI
 std::unique_ptr<Communicator> make_mpi_world();  // distributed/mpi_communicator.cpp
-bool mpi_available() { return true; }
-#else
-bool mpi_available() { return false; }
 #endif
 
 Communicator& world() {
@@ -48,7 +43,7 @@ Communicator& world() {
 #else
       throw Error(
           "launched as one of several ranks (mpirun/srun), but this mixlab was built without MPI: install Open MPI "
-          "(libopenmpi-dev; scripts/setup.sh --mpi) and rebuild, or run a single process");
+          "(apt-get install libopenmpi-dev openmpi-bin) and reconfigure, or run a single process");
 #endif
     }
     return std::make_unique<SingleProcess>();

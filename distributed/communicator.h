@@ -2,8 +2,7 @@
 // The processes of one training run and the collectives between them. A run
 // launched by mpirun or srun (and built with MPI) gets an MPI communicator
 // over its ranks; any other process is a world of one, where every
-// collective is the identity and nothing is initialised. See
-// docs/distributed.md.
+// collective is the identity and nothing is initialised.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -21,7 +20,6 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string backend() const = 0;  // "single" | "mpi"
 
   // Element-wise sum over the ranks, in place; every rank gets the same
   // values (the same bits), and the same inputs give the same bits each run.
@@ -30,7 +28,6 @@ class Communicator {
   virtual void all_reduce_max(std::span<int64_t> values) = 0;
   // Rank `root`'s bytes to every rank, in place.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
-  virtual void barrier() = 0;
   // Ends every rank of the job now with exit code `code` (a rank that fails
   // alone: the others would wait for it in their next collective forever).
   [[noreturn]] virtual void abort(int code) = 0;
@@ -38,13 +35,10 @@ class Communicator {
 
 // The process's world: MPI when launched as one of several ranks (the
 // launcher's environment says so: OMPI_COMM_WORLD_SIZE, PMI_SIZE or
-// SLURM_STEP_NUM_TASKS above 1) and mixlab was built with it, else a world of one. Created on
-// first use; MPI is finalised at exit. A multi-rank launch of a build without
+// SLURM_STEP_NUM_TASKS above 1) and mixlab was built with it, else a world
+// of one. Created on first use; MPI is finalised at exit. A multi-rank launch of a build without
 // MPI throws (every rank would train the whole run alone).
 Communicator& world();
-
-// Whether this build has the MPI backend (CMake's MIXLAB_MPI).
-bool mpi_available();
 
 // An error every rank meets together (a config check, a non-finite step after
 // the all-reduce, the root's refusal of a run directory): rank 0 prints it,

@@ -2,7 +2,7 @@
 // Data parallelism over a Communicator: each rank trains on its shard of
 // the global batch, and the gradients are summed over the ranks in one
 // flat all-reduce after the backward, so every rank takes the same AdamW step
-// from the same parameters (docs/distributed.md).
+// from the same parameters.
 #include <functional>
 #include <span>
 #include <vector>

@@ -54,7 +54,6 @@ class MpiWorld final : public Communicator {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  std::string backend() const override { return "mpi"; }
 
   void all_reduce_sum(std::span<double> values) override {
     if (size_ == 1) return;
@@ -82,8 +81,6 @@ class MpiWorld final : public Communicator {
       check(MPI_Bcast(p + begin, n, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
     }
   }
-
-  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
   [[noreturn]] void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);

@@ -21,23 +21,32 @@ std::string first_non_finite_gradient(const LanguageModel& model) {
   return "";
 }
 
+// Clipping, the finiteness check and the update, once the gradients of the
+// (global) batch are in place. Checked before the update: the parameters stay
+// as the last good step left them. `Failure` is the exception type.
+template <typename Failure>
+double finish_step(LanguageModel& model, AdamW& optimizer, const std::vector<Tensor>& params, double loss, double lr,
+                   double grad_clip) {
+  const double norm = clip_grad_norm(params, grad_clip);  // a host value: the device has synced
+  if (!std::isfinite(loss) || !std::isfinite(norm)) {
+    const std::string name = std::isfinite(norm) ? "" : first_non_finite_gradient(model);
+    model.zero_grad();
+    throw Failure(detail::concat("the training loss is ", loss, " and the gradient norm ", norm,
+                                 name.empty() ? std::string() : " (first non-finite gradient: " + name + ")"));
+  }
+  optimizer.step(lr);
+  model.zero_grad();
+  return loss;
+}
+
 }  // namespace
 
 double train_step(LanguageModel& model, AdamW& optimizer, const Batch& batch, double lr, double grad_clip) {
   ScoredOutput out = scored_forward(model, batch);
   out.objective().backward();
-  const double norm = clip_grad_norm(model.parameters(), grad_clip);  // a host value: the device has synced
+  const std::vector<Tensor> params = model.parameters();
   const double loss = out.loss.item();
-  // Checked before the update: the parameters stay as the last good step left them.
-  if (!std::isfinite(loss) || !std::isfinite(norm)) {
-    const std::string name = std::isfinite(norm) ? "" : first_non_finite_gradient(model);
-    model.zero_grad();
-    throw Error(detail::concat("the training loss is ", loss, " and the gradient norm ", norm,
-                               name.empty() ? std::string() : " (first non-finite gradient: " + name + ")"));
-  }
-  optimizer.step(lr);
-  model.zero_grad();
-  return loss;
+  return finish_step<Error>(model, optimizer, params, loss, lr, grad_clip);
 }
 
 double train_step(LanguageModel& model, AdamW& optimizer, const Batch& shard, double lr, double grad_clip,
@@ -55,16 +64,8 @@ double train_step(LanguageModel& model, AdamW& optimizer, const Batch& shard, do
   const std::vector<Tensor> params = model.parameters();
   all_reduce_gradients(comm, params, extras, [](std::span<const double> sums) { return sums[1] > 0 ? 1.0 / sums[1] : 0.0; });
   const double loss = extras[1] > 0 ? extras[0] / extras[1] : 0.0;
-  const double norm = clip_grad_norm(params, grad_clip);
-  if (!std::isfinite(loss) || !std::isfinite(norm)) {
-    const std::string name = std::isfinite(norm) ? "" : first_non_finite_gradient(model);
-    model.zero_grad();
-    throw CollectiveError(detail::concat("the training loss is ", loss, " and the gradient norm ", norm,
-                                         name.empty() ? std::string() : " (first non-finite gradient: " + name + ")"));
-  }
-  optimizer.step(lr);
-  model.zero_grad();
-  return loss;
+  // Every rank holds the same gradient and loss, so a failure is every rank's.
+  return finish_step<CollectiveError>(model, optimizer, params, loss, lr, grad_clip);
 }
 
 }  // namespace mixlab

@@ -22,7 +22,7 @@ struct TrainOptions {
   // The ranks training this run together (null: world(), one process unless
   // launched by mpirun/srun). Rank 0 alone reads and writes the run
   // directory; each rank trains on its shard of every global batch of
-  // train.batch_size rows (docs/distributed.md).
+  // train.batch_size rows.
   Communicator* comm = nullptr;
 };
 
